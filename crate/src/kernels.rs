@@ -1,0 +1,1111 @@
+//! Every kernel, written once over the lane abstraction in [`crate::lanes`].
+//!
+//! Reductions follow one scheme (see the crate docs and `crate/ABI.md`):
+//! steps of `ACCUMULATORS * LANES` elements into four vector accumulators, a
+//! flush of those accumulators into a compensated `f64` [`Compensated`] every
+//! [`BLOCK`] elements and at the end of every run, and a zero-padded final step
+//! for a run's remainder. Elementwise kernels are one IEEE operation chain per
+//! element, so vector and scalar code give the same bits there trivially.
+
+use crate::lanes::{step_len, Float, Vector, Wide, F64x2, ACCUMULATORS, BLOCK};
+
+/// Largest step (f32: 4 accumulators x 4 lanes); buffers are sized for it.
+const MAX_STEP: usize = 16;
+
+/// Two-lane compensated `f64` sum: TwoSum (Knuth) per lane, no branches.
+#[derive(Clone, Copy, Debug)]
+pub struct Compensated {
+    sum: F64x2,
+    comp: F64x2,
+}
+
+impl Compensated {
+    pub fn zero() -> Self {
+        Compensated { sum: F64x2::zero(), comp: F64x2::zero() }
+    }
+
+    /// Reads `[s0, s1, c0, c1]`.
+    pub fn from_words(w: [f64; 4]) -> Self {
+        Compensated { sum: F64x2::from_lanes(w[0], w[1]), comp: F64x2::from_lanes(w[2], w[3]) }
+    }
+
+    /// Writes `[s0, s1, c0, c1]`.
+    pub fn to_words(self) -> [f64; 4] {
+        let s = self.sum.lanes();
+        let c = self.comp.lanes();
+        [s[0], s[1], c[0], c[1]]
+    }
+
+    #[inline(always)]
+    fn add(&mut self, v: F64x2) {
+        let s = self.sum;
+        let t = s.add(v);
+        let bp = t.sub(s);
+        let err = s.sub(t.sub(bp)).add(v.sub(bp));
+        self.comp = self.comp.add(err);
+        self.sum = t;
+    }
+
+    /// The compensated total. A non-finite running sum (an `Inf` or `NaN` term)
+    /// is returned as it is: its compensation is meaningless (`Inf - Inf`).
+    pub fn value(self) -> f64 {
+        let [s0, s1] = self.sum.lanes();
+        let [c0, c1] = self.comp.lanes();
+        let hi = s0 + s1;
+        if !hi.is_finite() {
+            return hi;
+        }
+        let bp = hi - s0;
+        let err = (s0 - (hi - bp)) + (s1 - bp);
+        hi + (err + (c0 + c1))
+    }
+}
+
+/// The state of a running loss sum and weight sum (64 bytes on the ABI).
+#[derive(Clone, Copy, Debug)]
+pub struct State {
+    pub loss: Compensated,
+    pub weight: Compensated,
+}
+
+impl State {
+    pub fn zero() -> Self {
+        State { loss: Compensated::zero(), weight: Compensated::zero() }
+    }
+
+    pub fn from_words(w: &[f64; 8]) -> Self {
+        State {
+            loss: Compensated::from_words([w[0], w[1], w[2], w[3]]),
+            weight: Compensated::from_words([w[4], w[5], w[6], w[7]]),
+        }
+    }
+
+    pub fn to_words(self) -> [f64; 8] {
+        let l = self.loss.to_words();
+        let w = self.weight.to_words();
+        [l[0], l[1], l[2], l[3], w[0], w[1], w[2], w[3]]
+    }
+}
+
+/// An optional operand of a step: absent, one value for every element, or a slice.
+#[derive(Clone, Copy)]
+pub enum Operand<'a, E> {
+    Absent,
+    Splat(E),
+    Slice(&'a [E]),
+}
+
+/// The same choice resolved at compile time, so hot loops carry no branch on it.
+trait Src<E: Float>: Copy {
+    const PRESENT: bool;
+    /// The sub-operand for elements `start .. start + len`.
+    fn part(self, start: usize, len: usize) -> Self;
+    fn vec(self, at: usize) -> E::V;
+    fn get(self, at: usize) -> E;
+}
+
+#[derive(Clone, Copy)]
+struct Absent;
+#[derive(Clone, Copy)]
+struct Splat<E>(E);
+#[derive(Clone, Copy)]
+struct Slice<'a, E>(&'a [E]);
+
+impl<E: Float> Src<E> for Absent {
+    const PRESENT: bool = false;
+    #[inline(always)]
+    fn part(self, _: usize, _: usize) -> Self {
+        self
+    }
+    #[inline(always)]
+    fn vec(self, _: usize) -> E::V {
+        E::V::splat(E::ONE)
+    }
+    #[inline(always)]
+    fn get(self, _: usize) -> E {
+        E::ONE
+    }
+}
+
+impl<E: Float> Src<E> for Splat<E> {
+    const PRESENT: bool = true;
+    #[inline(always)]
+    fn part(self, _: usize, _: usize) -> Self {
+        self
+    }
+    #[inline(always)]
+    fn vec(self, _: usize) -> E::V {
+        E::V::splat(self.0)
+    }
+    #[inline(always)]
+    fn get(self, _: usize) -> E {
+        self.0
+    }
+}
+
+impl<'a, E: Float> Src<E> for Slice<'a, E> {
+    const PRESENT: bool = true;
+    #[inline(always)]
+    fn part(self, start: usize, len: usize) -> Self {
+        Slice(&self.0[start..start + len])
+    }
+    #[inline(always)]
+    fn vec(self, at: usize) -> E::V {
+        E::V::load(&self.0[at..])
+    }
+    #[inline(always)]
+    fn get(self, at: usize) -> E {
+        self.0[at]
+    }
+}
+
+/// Calls `$body` with `$w` bound to the compile-time kind of a weight (absent or a slice).
+macro_rules! with_weight {
+    ($op:expr, $name:ident => $body:expr) => {
+        match $op {
+            None => {
+                let $name = Absent;
+                $body
+            }
+            Some(s) => {
+                let $name = Slice(s);
+                $body
+            }
+        }
+    };
+}
+
+/// Calls `$body` with `$name` bound to the compile-time kind of a grad-output operand.
+macro_rules! with_src {
+    ($op:expr, $name:ident => $body:expr) => {
+        match $op {
+            Operand::Absent => {
+                let $name = Absent;
+                $body
+            }
+            Operand::Splat(x) => {
+                let $name = Splat(x);
+                $body
+            }
+            Operand::Slice(s) => {
+                let $name = Slice(s);
+                $body
+            }
+        }
+    };
+}
+
+// ---------------------------------------------------------------------------
+// Blocked accumulation
+// ---------------------------------------------------------------------------
+
+/// The per-block vector accumulators of a loss sum and (when weighted) a weight sum.
+struct Blocks<V> {
+    loss: [V; ACCUMULATORS],
+    weight: [V; ACCUMULATORS],
+    steps: usize,
+}
+
+impl<V: Vector> Blocks<V> {
+    #[inline(always)]
+    fn new() -> Self {
+        let z = V::splat(<V::Elem as Float>::ZERO);
+        Blocks { loss: [z; ACCUMULATORS], weight: [z; ACCUMULATORS], steps: 0 }
+    }
+
+    #[inline(always)]
+    fn widened(acc: &[V; ACCUMULATORS]) -> F64x2 {
+        let p0 = acc[0].widen();
+        let p1 = acc[1].widen();
+        let p2 = acc[2].widen();
+        let p3 = acc[3].widen();
+        p0.add(p1).add(p2.add(p3))
+    }
+
+    /// Adds the block into `state` and clears it.
+    #[inline(always)]
+    fn flush(&mut self, state: &mut State, weighted: bool) {
+        if self.steps == 0 {
+            return;
+        }
+        state.loss.add(Self::widened(&self.loss));
+        if weighted {
+            state.weight.add(Self::widened(&self.weight));
+        }
+        *self = Self::new();
+    }
+
+    /// Counts one step; flushes when the block is full.
+    #[inline(always)]
+    fn stepped(&mut self, state: &mut State, weighted: bool) {
+        self.steps += 1;
+        if self.steps * step_len::<V::Elem>() == BLOCK {
+            self.flush(state, weighted);
+        }
+    }
+}
+
+/// The per-element term a reduction accumulates.
+trait Term<E: Float>: Copy {
+    /// Whether the weight operand is also summed on its own.
+    const SUMS_WEIGHT: bool;
+    fn vec<W: Src<E>, G: Src<E>>(self, a: E::V, b: E::V, w: E::V, g: E::V) -> E::V;
+}
+
+/// `(a - b)^2 * w`.
+#[derive(Clone, Copy)]
+struct Squared;
+
+impl<E: Float> Term<E> for Squared {
+    const SUMS_WEIGHT: bool = true;
+    #[inline(always)]
+    fn vec<W: Src<E>, G: Src<E>>(self, a: E::V, b: E::V, w: E::V, _g: E::V) -> E::V {
+        let d = a.sub(b);
+        let sq = d.mul(d);
+        if W::PRESENT {
+            sq.mul(w)
+        } else {
+            sq
+        }
+    }
+}
+
+/// `((a - b) * norm) * g * w`, the gradient of the loss with respect to `a`.
+#[derive(Clone, Copy)]
+struct Gradient<E>(E);
+
+impl<E: Float> Term<E> for Gradient<E> {
+    const SUMS_WEIGHT: bool = false;
+    #[inline(always)]
+    fn vec<W: Src<E>, G: Src<E>>(self, a: E::V, b: E::V, w: E::V, g: E::V) -> E::V {
+        grad_vec::<E, W, G>(a, b, w, g, E::V::splat(self.0))
+    }
+}
+
+#[inline(always)]
+fn grad_vec<E: Float, W: Src<E>, G: Src<E>>(a: E::V, b: E::V, w: E::V, g: E::V, norm: E::V) -> E::V {
+    let mut t = a.sub(b).mul(norm);
+    if G::PRESENT {
+        t = t.mul(g);
+    }
+    if W::PRESENT {
+        t = t.mul(w);
+    }
+    t
+}
+
+#[inline(always)]
+fn grad_elem<E: Float>(a: E, b: E, w: Option<E>, g: Option<E>, norm: E) -> E {
+    let mut t = a.sub(b).mul(norm);
+    if let Some(g) = g {
+        t = t.mul(g);
+    }
+    if let Some(w) = w {
+        t = t.mul(w);
+    }
+    t
+}
+
+#[inline(always)]
+fn squared_elem<E: Float>(a: E, b: E, w: Option<E>) -> E {
+    let d = a.sub(b);
+    let sq = d.mul(d);
+    match w {
+        Some(w) => sq.mul(w),
+        None => sq,
+    }
+}
+
+/// One step over exactly `step_len::<E>()` elements of each operand.
+#[inline(always)]
+fn step<E: Float, T: Term<E>, W: Src<E>, G: Src<E>>(
+    blocks: &mut Blocks<E::V>,
+    term: T,
+    a: &[E],
+    b: &[E],
+    w: W,
+    g: G,
+) {
+    let lanes = <E::V as Vector>::LANES;
+    for k in 0..ACCUMULATORS {
+        let at = k * lanes;
+        let va = E::V::load(&a[at..]);
+        let vb = E::V::load(&b[at..]);
+        let vw = w.vec(at);
+        let t = term.vec::<W, G>(va, vb, vw, g.vec(at));
+        blocks.loss[k] = blocks.loss[k].add(t);
+        if T::SUMS_WEIGHT && W::PRESENT {
+            blocks.weight[k] = blocks.weight[k].add(vw);
+        }
+    }
+}
+
+/// Accumulates `term` over one contiguous run into `state`.
+#[inline(always)]
+fn reduce_run<E: Float, T: Term<E>, W: Src<E>, G: Src<E>>(
+    state: &mut State,
+    term: T,
+    a: &[E],
+    b: &[E],
+    w: W,
+    g: G,
+) {
+    let n = if a.len() < b.len() { a.len() } else { b.len() };
+    let step_n = step_len::<E>();
+    let weighted = T::SUMS_WEIGHT && W::PRESENT;
+    let mut blocks = Blocks::<E::V>::new();
+    let full = n - n % step_n;
+    let mut i = 0;
+    while i < full {
+        step(&mut blocks, term, &a[i..i + step_n], &b[i..i + step_n], w.part(i, step_n), g.part(i, step_n));
+        blocks.stepped(state, weighted);
+        i += step_n;
+    }
+    if full < n {
+        let rest = n - full;
+        let mut pa = [E::ZERO; MAX_STEP];
+        let mut pb = [E::ZERO; MAX_STEP];
+        let mut pw = [E::ZERO; MAX_STEP];
+        let mut pg = [E::ZERO; MAX_STEP];
+        pa[..rest].copy_from_slice(&a[full..n]);
+        pb[..rest].copy_from_slice(&b[full..n]);
+        for j in 0..rest {
+            if W::PRESENT {
+                pw[j] = w.get(full + j);
+            }
+            if G::PRESENT {
+                pg[j] = g.get(full + j);
+            }
+        }
+        step(
+            &mut blocks,
+            term,
+            &pa[..step_n],
+            &pb[..step_n],
+            padded::<E, W>(&pw[..step_n]),
+            padded::<E, G>(&pg[..step_n]),
+        );
+        blocks.steps += 1;
+    }
+    blocks.flush(state, weighted);
+}
+
+/// The padded copy of an operand, or the absent operand itself.
+#[inline(always)]
+fn padded<E: Float, S: Src<E>>(buf: &[E]) -> PadSrc<'_, E> {
+    if S::PRESENT {
+        PadSrc(Some(buf))
+    } else {
+        PadSrc(None)
+    }
+}
+
+/// A padded remainder operand (a slice) or an absent one. Only used for the
+/// single remainder step, so its runtime branch costs nothing measurable.
+#[derive(Clone, Copy)]
+struct PadSrc<'a, E>(Option<&'a [E]>);
+
+impl<'a, E: Float> Src<E> for PadSrc<'a, E> {
+    // `PRESENT` must agree with the operand it stands for; `reduce_run` only
+    // builds it through `padded`, and `step` reads `vec`, which for `None`
+    // yields ones (the neutral factor) exactly like `Absent`.
+    const PRESENT: bool = true;
+    #[inline(always)]
+    fn part(self, _: usize, _: usize) -> Self {
+        self
+    }
+    #[inline(always)]
+    fn vec(self, at: usize) -> E::V {
+        match self.0 {
+            Some(s) => E::V::load(&s[at..]),
+            None => E::V::splat(E::ONE),
+        }
+    }
+    #[inline(always)]
+    fn get(self, at: usize) -> E {
+        match self.0 {
+            Some(s) => s[at],
+            None => E::ONE,
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Contiguous kernels
+// ---------------------------------------------------------------------------
+
+fn min3(a: usize, b: usize, c: usize) -> usize {
+    let m = if a < b { a } else { b };
+    if m < c {
+        m
+    } else {
+        c
+    }
+}
+
+/// Adds `sum((a - b)^2 * w)` (and `sum(w)` when weighted) over contiguous
+/// operands into `state`. Feeding the data in pieces whose lengths are
+/// multiples of [`BLOCK`] gives the same bits as one call.
+pub fn sum_squared<E: Float>(state: &mut State, a: &[E], b: &[E], w: Option<&[E]>) {
+    with_weight!(w, w => reduce_run(state, Squared, a, b, w, Absent))
+}
+
+/// `out[i] = (a[i] - b[i])^2 * w[i]`.
+pub fn squared<E: Float>(a: &[E], b: &[E], w: Option<&[E]>, out: &mut [E]) {
+    with_weight!(w, w => squared_impl(a, b, w, out))
+}
+
+#[inline(always)]
+fn squared_impl<E: Float, W: Src<E>>(a: &[E], b: &[E], w: W, out: &mut [E]) {
+    let n = min3(a.len(), b.len(), out.len());
+    let lanes = <E::V as Vector>::LANES;
+    let full = n - n % lanes;
+    let mut i = 0;
+    while i < full {
+        let t = Squared.vec::<W, Absent>(E::V::load(&a[i..]), E::V::load(&b[i..]), w.vec(i), E::V::splat(E::ONE));
+        t.store(&mut out[i..]);
+        i += lanes;
+    }
+    for i in full..n {
+        out[i] = squared_elem(a[i], b[i], if W::PRESENT { Some(w.get(i)) } else { None });
+    }
+}
+
+/// `out[i] = ((a[i] - b[i]) * norm) * g[i] * w[i]`.
+pub fn gradient<E: Float>(a: &[E], b: &[E], w: Option<&[E]>, g: Operand<'_, E>, norm: E, out: &mut [E]) {
+    with_weight!(w, w => with_src!(g, g => gradient_impl(a, b, w, g, norm, out)))
+}
+
+#[inline(always)]
+fn gradient_impl<E: Float, W: Src<E>, G: Src<E>>(a: &[E], b: &[E], w: W, g: G, norm: E, out: &mut [E]) {
+    let n = min3(a.len(), b.len(), out.len());
+    let lanes = <E::V as Vector>::LANES;
+    let full = n - n % lanes;
+    let vn = E::V::splat(norm);
+    let mut i = 0;
+    while i < full {
+        let t = grad_vec::<E, W, G>(E::V::load(&a[i..]), E::V::load(&b[i..]), w.vec(i), g.vec(i), vn);
+        t.store(&mut out[i..]);
+        i += lanes;
+    }
+    for i in full..n {
+        out[i] = grad_elem(a[i], b[i], opt(w, i), opt(g, i), norm);
+    }
+}
+
+#[inline(always)]
+fn opt<E: Float, S: Src<E>>(s: S, i: usize) -> Option<E> {
+    if S::PRESENT {
+        Some(s.get(i))
+    } else {
+        None
+    }
+}
+
+/// One pass that writes the gradient `((a - b) * norm) * g * w` into `grad` and
+/// either writes the elementwise loss into `loss_out` or accumulates it into
+/// `state` exactly as [`sum_squared`] does (same steps, same flushes, same bits).
+pub fn fused<E: Float>(
+    state: &mut State,
+    a: &[E],
+    b: &[E],
+    w: Option<&[E]>,
+    g: Operand<'_, E>,
+    norm: E,
+    grad: &mut [E],
+    loss_out: Option<&mut [E]>,
+) {
+    match loss_out {
+        Some(out) => {
+            squared(a, b, w, out);
+            gradient(a, b, w, g, norm, grad);
+        }
+        None => with_weight!(w, w => with_src!(g, g => fused_impl(state, a, b, w, g, norm, grad))),
+    }
+}
+
+#[inline(always)]
+fn fused_step<E: Float, W: Src<E>, G: Src<E>>(
+    blocks: &mut Blocks<E::V>,
+    a: &[E],
+    b: &[E],
+    w: W,
+    g: G,
+    norm: E::V,
+    grad: &mut [E],
+) {
+    let lanes = <E::V as Vector>::LANES;
+    for k in 0..ACCUMULATORS {
+        let at = k * lanes;
+        let va = E::V::load(&a[at..]);
+        let vb = E::V::load(&b[at..]);
+        let vw = w.vec(at);
+        let loss = Squared.vec::<W, G>(va, vb, vw, vw);
+        blocks.loss[k] = blocks.loss[k].add(loss);
+        if W::PRESENT {
+            blocks.weight[k] = blocks.weight[k].add(vw);
+        }
+        grad_vec::<E, W, G>(va, vb, vw, g.vec(at), norm).store(&mut grad[at..]);
+    }
+}
+
+#[inline(always)]
+fn fused_impl<E: Float, W: Src<E>, G: Src<E>>(
+    state: &mut State,
+    a: &[E],
+    b: &[E],
+    w: W,
+    g: G,
+    norm: E,
+    grad: &mut [E],
+) {
+    let n = min3(a.len(), b.len(), grad.len());
+    let step_n = step_len::<E>();
+    let vn = E::V::splat(norm);
+    let mut blocks = Blocks::<E::V>::new();
+    let full = n - n % step_n;
+    let mut i = 0;
+    while i < full {
+        let (ga, gb) = (w.part(i, step_n), g.part(i, step_n));
+        fused_step(&mut blocks, &a[i..i + step_n], &b[i..i + step_n], ga, gb, vn, &mut grad[i..i + step_n]);
+        blocks.stepped(state, W::PRESENT);
+        i += step_n;
+    }
+    if full < n {
+        let rest = n - full;
+        let mut pa = [E::ZERO; MAX_STEP];
+        let mut pb = [E::ZERO; MAX_STEP];
+        let mut pw = [E::ZERO; MAX_STEP];
+        let mut pg = [E::ZERO; MAX_STEP];
+        let mut pgrad = [E::ZERO; MAX_STEP];
+        pa[..rest].copy_from_slice(&a[full..n]);
+        pb[..rest].copy_from_slice(&b[full..n]);
+        for j in 0..rest {
+            if W::PRESENT {
+                pw[j] = w.get(full + j);
+            }
+            if G::PRESENT {
+                pg[j] = g.get(full + j);
+            }
+        }
+        fused_step(
+            &mut blocks,
+            &pa[..step_n],
+            &pb[..step_n],
+            padded::<E, W>(&pw[..step_n]),
+            padded::<E, G>(&pg[..step_n]),
+            vn,
+            &mut pgrad[..step_n],
+        );
+        blocks.steps += 1;
+        grad[full..n].copy_from_slice(&pgrad[..rest]);
+    }
+    blocks.flush(state, W::PRESENT);
+}
+
+// ---------------------------------------------------------------------------
+// Strided kernels (broadcasting, axis reductions)
+// ---------------------------------------------------------------------------
+
+/// Highest rank a plan may have.
+pub const MAX_RANK: usize = 8;
+/// Operand slots of a plan.
+pub const A: usize = 0;
+pub const B: usize = 1;
+pub const W: usize = 2;
+pub const G: usize = 3;
+
+/// An iteration over a (broadcast) shape with per-operand element strides.
+/// The first `kept` dims index the outputs of reductions; the rest are reduced.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Plan {
+    pub rank: usize,
+    pub kept: usize,
+    pub shape: [usize; MAX_RANK],
+    pub strides: [[usize; MAX_RANK]; 4],
+}
+
+impl Plan {
+    /// Elements an operand spans (`0` for an empty shape); `None` on overflow.
+    pub fn extent(&self, operand: usize) -> Option<usize> {
+        let mut last = 0usize;
+        for d in 0..self.rank {
+            if self.shape[d] == 0 {
+                return Some(0);
+            }
+            last = last.checked_add((self.shape[d] - 1).checked_mul(self.strides[operand][d])?)?;
+        }
+        last.checked_add(1)
+    }
+
+    /// Product of `shape[lo..hi]`; `None` on overflow.
+    pub fn count(&self, lo: usize, hi: usize) -> Option<usize> {
+        let mut n = 1usize;
+        for d in lo..hi {
+            n = n.checked_mul(self.shape[d])?;
+        }
+        Some(n)
+    }
+}
+
+/// Calls `f` with the operand offsets of every index of dims `lo..hi`, row-major,
+/// starting from `base`. With `lo == hi` it calls `f(base)` once.
+fn for_each_index(plan: &Plan, lo: usize, hi: usize, base: [usize; 4], mut f: impl FnMut([usize; 4])) {
+    for d in lo..hi {
+        if plan.shape[d] == 0 {
+            return;
+        }
+    }
+    let mut idx = [0usize; MAX_RANK];
+    let mut off = base;
+    loop {
+        f(off);
+        let mut d = hi;
+        loop {
+            if d == lo {
+                return;
+            }
+            d -= 1;
+            idx[d] += 1;
+            for (o, s) in off.iter_mut().zip(plan.strides.iter()) {
+                *o += s[d];
+            }
+            if idx[d] < plan.shape[d] {
+                break;
+            }
+            for (o, s) in off.iter_mut().zip(plan.strides.iter()) {
+                *o -= s[d] * plan.shape[d];
+            }
+            idx[d] = 0;
+        }
+    }
+}
+
+/// The operands of a strided kernel; absent ones are `None`.
+#[derive(Clone, Copy)]
+pub struct Operands<'a, E> {
+    pub a: &'a [E],
+    pub b: &'a [E],
+    pub w: Option<&'a [E]>,
+    pub g: Option<&'a [E]>,
+}
+
+/// A run along the innermost iterated dim: its start offsets, strides and length.
+#[derive(Clone, Copy)]
+struct Run {
+    off: [usize; 4],
+    stride: [usize; 4],
+    len: usize,
+}
+
+impl Run {
+    fn contiguous(&self, ops: &Operands<'_, impl Float>) -> bool {
+        self.stride[A] == 1
+            && self.stride[B] == 1
+            && (ops.w.is_none() || self.stride[W] == 1)
+            && (ops.g.is_none() || self.stride[G] <= 1)
+    }
+}
+
+fn run_slice<'a, E>(s: &'a [E], run: &Run, o: usize) -> &'a [E] {
+    &s[run.off[o]..run.off[o] + run.len]
+}
+
+/// `g` over a contiguous run: a slice, or one value when its stride is 0.
+fn run_operand<'a, E: Float>(s: Option<&'a [E]>, run: &Run, o: usize) -> Operand<'a, E> {
+    match s {
+        None => Operand::Absent,
+        Some(s) if run.stride[o] == 0 => Operand::Splat(s[run.off[o]]),
+        Some(s) => Operand::Slice(run_slice(s, run, o)),
+    }
+}
+
+/// Accumulates `term` over one run into `state`: the contiguous path when every
+/// operand is contiguous, else gathered into step buffers (same steps, same bits).
+fn reduce_strided_run<E: Float, T: Term<E>>(state: &mut State, term: T, ops: &Operands<'_, E>, run: &Run) {
+    if run.len == 0 {
+        return;
+    }
+    if run.contiguous(ops) {
+        let (a, b) = (run_slice(ops.a, run, A), run_slice(ops.b, run, B));
+        let w = ops.w.map(|w| run_slice(w, run, W));
+        match run_operand(ops.g, run, G) {
+            // The loss never has a grad-output operand: one instantiation fewer.
+            Operand::Absent => with_weight!(w, w => reduce_run(state, term, a, b, w, Absent)),
+            g => with_weight!(w, w => with_src!(g, g => reduce_run(state, term, a, b, w, g))),
+        }
+        return;
+    }
+    let step_n = step_len::<E>();
+    let weighted = T::SUMS_WEIGHT && ops.w.is_some();
+    let mut blocks = Blocks::<E::V>::new();
+    let mut i = 0;
+    while i < run.len {
+        let m = if run.len - i < step_n { run.len - i } else { step_n };
+        let mut buf = [[E::ZERO; MAX_STEP]; 4];
+        for j in 0..m {
+            let k = i + j;
+            buf[A][j] = ops.a[run.off[A] + k * run.stride[A]];
+            buf[B][j] = ops.b[run.off[B] + k * run.stride[B]];
+            if let Some(w) = ops.w {
+                buf[W][j] = w[run.off[W] + k * run.stride[W]];
+            }
+            if let Some(g) = ops.g {
+                buf[G][j] = g[run.off[G] + k * run.stride[G]];
+            }
+        }
+        let (a, b) = (&buf[A][..step_n], &buf[B][..step_n]);
+        let w = if ops.w.is_some() { Some(&buf[W][..step_n]) } else { None };
+        match ops.g {
+            None => with_weight!(w, w => step(&mut blocks, term, a, b, w, Absent)),
+            Some(_) => with_weight!(w, w => step(&mut blocks, term, a, b, w, Slice(&buf[G][..step_n]))),
+        }
+        if m == step_n {
+            blocks.stepped(state, weighted);
+        } else {
+            blocks.steps += 1;
+        }
+        i += m;
+    }
+    blocks.flush(state, weighted);
+}
+
+/// Calls `f(run)` for every innermost run of dims `lo..rank` (a one-element run
+/// when `lo == rank`), starting from `base`.
+fn for_each_run(plan: &Plan, lo: usize, base: [usize; 4], mut f: impl FnMut(&Run)) {
+    if lo >= plan.rank {
+        f(&Run { off: base, stride: [0; 4], len: 1 });
+        return;
+    }
+    let last = plan.rank - 1;
+    let stride = [plan.strides[A][last], plan.strides[B][last], plan.strides[W][last], plan.strides[G][last]];
+    let len = plan.shape[last];
+    for_each_index(plan, lo, last, base, |off| f(&Run { off, stride, len }));
+}
+
+/// For every kept index `j`: `loss[j] = sum((a - b)^2 * w)` and `weight[j] = sum(w)`
+/// over the reduced dims, each with a fresh accumulator.
+pub fn reduce_strided<E: Float>(plan: &Plan, ops: &Operands<'_, E>, loss: &mut [f64], mut weight: Option<&mut [f64]>) {
+    let mut j = 0;
+    for_each_index(plan, 0, plan.kept, [0; 4], |base| {
+        let mut state = State::zero();
+        for_each_run(plan, plan.kept, base, |run| reduce_strided_run(&mut state, Squared, ops, run));
+        loss[j] = state.loss.value();
+        if let Some(weight) = weight.as_deref_mut() {
+            weight[j] = state.weight.value();
+        }
+        j += 1;
+    });
+}
+
+/// For every kept index `j`: `out[j] = sum(((a - b) * norm) * g * w)` over the
+/// reduced dims, rounded once to `E`.
+pub fn gradient_reduce_strided<E: Float>(plan: &Plan, ops: &Operands<'_, E>, norm: E, out: &mut [E]) {
+    let mut j = 0;
+    for_each_index(plan, 0, plan.kept, [0; 4], |base| {
+        let mut state = State::zero();
+        for_each_run(plan, plan.kept, base, |run| reduce_strided_run(&mut state, Gradient(norm), ops, run));
+        out[j] = E::from_f64(state.loss.value());
+        j += 1;
+    });
+}
+
+/// Elementwise over every dim: `out = (a - b)^2 * w`, row-major.
+pub fn squared_strided<E: Float>(plan: &Plan, ops: &Operands<'_, E>, out: &mut [E]) {
+    let mut o = 0;
+    for_each_run(plan, 0, [0; 4], |run| {
+        let dst = &mut out[o..o + run.len];
+        if run.contiguous(ops) {
+            squared(run_slice(ops.a, run, A), run_slice(ops.b, run, B), ops.w.map(|w| run_slice(w, run, W)), dst);
+        } else {
+            for (k, d) in dst.iter_mut().enumerate() {
+                let w = ops.w.map(|w| w[run.off[W] + k * run.stride[W]]);
+                *d = squared_elem(ops.a[run.off[A] + k * run.stride[A]], ops.b[run.off[B] + k * run.stride[B]], w);
+            }
+        }
+        o += run.len;
+    });
+}
+
+/// Elementwise over every dim: `out = ((a - b) * norm) * g * w`, row-major.
+pub fn gradient_strided<E: Float>(plan: &Plan, ops: &Operands<'_, E>, norm: E, out: &mut [E]) {
+    let mut o = 0;
+    for_each_run(plan, 0, [0; 4], |run| {
+        let dst = &mut out[o..o + run.len];
+        if run.contiguous(ops) {
+            let (a, b) = (run_slice(ops.a, run, A), run_slice(ops.b, run, B));
+            gradient(a, b, ops.w.map(|w| run_slice(w, run, W)), run_operand(ops.g, run, G), norm, dst);
+        } else {
+            for (k, d) in dst.iter_mut().enumerate() {
+                let w = ops.w.map(|w| w[run.off[W] + k * run.stride[W]]);
+                let g = ops.g.map(|g| g[run.off[G] + k * run.stride[G]]);
+                let (a, b) = (ops.a[run.off[A] + k * run.stride[A]], ops.b[run.off[B] + k * run.stride[B]]);
+                *d = grad_elem(a, b, w, g, norm);
+            }
+        }
+        o += run.len;
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A small deterministic generator (xorshift64*), values in [-1, 1).
+    struct Rng(u64);
+    impl Rng {
+        fn next(&mut self) -> f64 {
+            self.0 ^= self.0 >> 12;
+            self.0 ^= self.0 << 25;
+            self.0 ^= self.0 >> 27;
+            let x = self.0.wrapping_mul(0x2545_f491_4f6c_dd1d);
+            (x >> 11) as f64 / (1u64 << 53) as f64 * 2.0 - 1.0
+        }
+        fn f32s(&mut self, n: usize) -> Vec<f32> {
+            (0..n).map(|_| self.next() as f32).collect()
+        }
+        fn f64s(&mut self, n: usize) -> Vec<f64> {
+            (0..n).map(|_| self.next()).collect()
+        }
+    }
+
+    /// Exact-enough reference: every f32 difference and square is exact in f64
+    /// for data in [-1, 1]; the sum uses Neumaier compensation.
+    fn reference(a: &[f64], b: &[f64], w: Option<&[f64]>) -> f64 {
+        let (mut s, mut c) = (0.0f64, 0.0f64);
+        for i in 0..a.len() {
+            let d = a[i] - b[i];
+            let t = d * d * w.map_or(1.0, |w| w[i]);
+            let u = s + t;
+            c += if s.abs() >= t.abs() { (s - u) + t } else { (t - u) + s };
+            s = u;
+        }
+        s + c
+    }
+
+    fn sum32(a: &[f32], b: &[f32], w: Option<&[f32]>) -> (f64, f64) {
+        let mut st = State::zero();
+        sum_squared(&mut st, a, b, w);
+        (st.loss.value(), st.weight.value())
+    }
+
+    fn sum64(a: &[f64], b: &[f64], w: Option<&[f64]>) -> (f64, f64) {
+        let mut st = State::zero();
+        sum_squared(&mut st, a, b, w);
+        (st.loss.value(), st.weight.value())
+    }
+
+    fn widen(v: &[f32]) -> Vec<f64> {
+        v.iter().map(|&x| x as f64).collect()
+    }
+
+    fn plan(shape: &[usize], strides: [&[usize]; 4], kept: usize) -> Plan {
+        let mut p = Plan { rank: shape.len(), kept, shape: [1; MAX_RANK], strides: [[0; MAX_RANK]; 4] };
+        for (d, &s) in shape.iter().enumerate() {
+            p.shape[d] = s;
+            for o in 0..4 {
+                p.strides[o][d] = strides[o].get(d).copied().unwrap_or(0);
+            }
+        }
+        p
+    }
+
+    #[test]
+    fn seed_example_mean() {
+        let a = [1.0f64, 2.0, 3.0, 4.0];
+        let b = [1.5f64, 2.1, 2.9, 4.2];
+        let (s, _) = sum64(&a, &b, None);
+        assert!((s / 4.0 - 0.0775).abs() < 1e-15, "{}", s / 4.0);
+    }
+
+    #[test]
+    fn seed_example_none_and_sum() {
+        let p = [1.0f32, 2.0, 3.0, 2.0, 1.0, 3.0, 3.0, 1.0, 2.0];
+        let t = [1.0f32, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 1.0];
+        let mut out = [0.0f32; 9];
+        squared(&p, &t, None, &mut out);
+        assert_eq!(out, [0.0, 4.0, 9.0, 4.0, 0.0, 9.0, 9.0, 1.0, 1.0]);
+        assert_eq!(sum32(&p, &t, None).0, 37.0);
+    }
+
+    #[test]
+    fn sums_match_reference_for_every_length() {
+        let mut rng = Rng(7);
+        for n in (0..300).chain([1000, 4097, 65_537].iter().copied()) {
+            let (a, b) = (rng.f32s(n), rng.f32s(n));
+            let exact = reference(&widen(&a), &widen(&b), None);
+            let got = sum32(&a, &b, None).0;
+            assert!((got - exact).abs() <= 1e-6 * exact.abs() + 1e-30, "f32 n={} {} vs {}", n, got, exact);
+            let (a, b) = (rng.f64s(n), rng.f64s(n));
+            let exact = reference(&a, &b, None);
+            let got = sum64(&a, &b, None).0;
+            assert!((got - exact).abs() <= 1e-13 * exact.abs() + 1e-300, "f64 n={} {} vs {}", n, got, exact);
+        }
+    }
+
+    #[test]
+    fn old_pytorch_precision_case() {
+        // 0.1f32 repeated 1,392,640 times against 0: the mean must be 0.01 to f32 accuracy.
+        let n = 1_392_640;
+        let a = vec![0.1f32; n];
+        let b = vec![0.0f32; n];
+        let mean = sum32(&a, &b, None).0 / n as f64;
+        let exact = (0.1f32 as f64) * (0.1f32 as f64);
+        assert!((mean - exact).abs() <= 1e-7 * exact, "{}", mean);
+    }
+
+    #[test]
+    fn chunked_feeding_is_bit_identical() {
+        let mut rng = Rng(11);
+        let n = 10_000;
+        let (a, b, w) = (rng.f32s(n), rng.f32s(n), rng.f32s(n));
+        let whole = sum32(&a, &b, Some(&w));
+        let mut st = State::zero();
+        for start in (0..n).step_by(BLOCK * 3) {
+            let end = (start + BLOCK * 3).min(n);
+            sum_squared(&mut st, &a[start..end], &b[start..end], Some(&w[start..end]));
+        }
+        assert_eq!(whole.0.to_bits(), st.loss.value().to_bits());
+        assert_eq!(whole.1.to_bits(), st.weight.value().to_bits());
+        let (a, b) = (rng.f64s(n), rng.f64s(n));
+        let whole = sum64(&a, &b, None).0;
+        let mut st = State::zero();
+        for start in (0..n).step_by(BLOCK * 5) {
+            let end = (start + BLOCK * 5).min(n);
+            sum_squared(&mut st, &a[start..end], &b[start..end], None);
+        }
+        assert_eq!(whole.to_bits(), st.loss.value().to_bits());
+    }
+
+    #[test]
+    fn weighted_sum_and_weight_sum() {
+        let mut rng = Rng(3);
+        for n in [0usize, 1, 15, 16, 17, 129, 1000] {
+            let (a, b, w) = (rng.f64s(n), rng.f64s(n), rng.f64s(n));
+            let (s, ws) = sum64(&a, &b, Some(&w));
+            let exact = reference(&a, &b, Some(&w));
+            assert!((s - exact).abs() <= 1e-13 * exact.abs().max(1e-3), "n={} {} {}", n, s, exact);
+            let wsum: f64 = w.iter().sum();
+            assert!((ws - wsum).abs() <= 1e-12, "{} {}", ws, wsum);
+        }
+    }
+
+    #[test]
+    fn non_finite_values_propagate() {
+        let a = [1.0f32, f32::INFINITY, 2.0];
+        let b = [0.0f32; 3];
+        assert_eq!(sum32(&a, &b, None).0, f64::INFINITY);
+        let a = [1.0f32, f32::NAN, f32::INFINITY];
+        assert!(sum32(&a, &b, None).0.is_nan());
+        let a = vec![f64::MAX; 40];
+        let b = vec![0.0f64; 40];
+        assert_eq!(sum64(&a, &b, None).0, f64::INFINITY);
+    }
+
+    #[test]
+    fn empty_sum_is_zero() {
+        assert_eq!(sum32(&[], &[], None).0, 0.0);
+    }
+
+    #[test]
+    fn strided_full_reduction_equals_contiguous_bits() {
+        let mut rng = Rng(5);
+        let n = 1234;
+        let (a, b) = (rng.f32s(n), rng.f32s(n));
+        let p = plan(&[n], [&[1], &[1], &[], &[]], 0);
+        let ops = Operands { a: &a, b: &b, w: None, g: None };
+        let mut out = [0.0f64];
+        reduce_strided(&p, &ops, &mut out, None);
+        assert_eq!(out[0].to_bits(), sum32(&a, &b, None).0.to_bits());
+    }
+
+    #[test]
+    fn gathered_runs_equal_contiguous_runs_bits() {
+        // a is read with stride 2; its compacted copy must give the same bits.
+        let mut rng = Rng(9);
+        let n = 777;
+        let a2 = rng.f32s(2 * n);
+        let b = rng.f32s(n);
+        let a: Vec<f32> = a2.iter().step_by(2).copied().collect();
+        let p = plan(&[n], [&[2], &[1], &[], &[]], 0);
+        let mut out = [0.0f64];
+        reduce_strided(&p, &Operands { a: &a2, b: &b, w: None, g: None }, &mut out, None);
+        assert_eq!(out[0].to_bits(), sum32(&a, &b, None).0.to_bits());
+    }
+
+    #[test]
+    fn broadcast_reduction_and_none() {
+        // input [2, 3] vs target [3] (broadcast over dim 0), sum and none.
+        let a = [1.0f64, 2.0, 3.0, 4.0, 5.0, 6.0];
+        let b = [1.0f64, 1.0, 2.0];
+        let p = plan(&[2, 3], [&[3, 1], &[0, 1], &[], &[]], 0);
+        let ops = Operands { a: &a, b: &b, w: None, g: None };
+        let mut s = [0.0f64];
+        reduce_strided(&p, &ops, &mut s, None);
+        assert_eq!(s[0], 0.0 + 1.0 + 1.0 + 9.0 + 16.0 + 16.0);
+        let mut out = [0.0f64; 6];
+        squared_strided(&p, &ops, &mut out);
+        assert_eq!(out, [0.0, 1.0, 1.0, 9.0, 16.0, 16.0]);
+        // axis 0 reduction: kept dim 1 first, then reduced dim 0.
+        let p = plan(&[3, 2], [&[1, 3], &[1, 0], &[], &[]], 1);
+        let mut cols = [0.0f64; 3];
+        reduce_strided(&p, &ops, &mut cols, None);
+        assert_eq!(cols, [9.0, 17.0, 17.0]);
+    }
+
+    #[test]
+    fn gradient_kernels() {
+        let a = [1.0f32, 2.0, 3.0, 4.0, 5.0];
+        let b = [0.5f32, 2.5, 3.0, 1.0, 7.0];
+        let g = [1.0f32, 2.0, 3.0, 4.0, 5.0];
+        let mut out = [0.0f32; 5];
+        gradient(&a, &b, None, Operand::Slice(&g), 2.0, &mut out);
+        assert_eq!(out, [1.0, -2.0, 0.0, 24.0, -20.0]);
+        gradient(&a, &b, None, Operand::Splat(0.5), 2.0, &mut out);
+        assert_eq!(out, [0.5, -0.5, 0.0, 3.0, -2.0]);
+        // input [3, 1] broadcast against target [3, 2]: grad summed over dim 1.
+        let a = [1.0f64, 2.0, 3.0];
+        let b = [0.0f64, 1.0, 2.0, 2.0, 5.0, 1.0];
+        let p = plan(&[3, 2], [&[1, 0], &[2, 1], &[], &[]], 1);
+        let mut grad = [0.0f64; 3];
+        gradient_reduce_strided(&p, &Operands { a: &a, b: &b, w: None, g: None }, 2.0, &mut grad);
+        assert_eq!(grad, [2.0 * (1.0 + 0.0), 2.0 * (0.0 + 0.0), 2.0 * (-2.0 + 2.0)]);
+    }
+
+    #[test]
+    fn fused_equals_separate_bits() {
+        let mut rng = Rng(21);
+        for n in [0usize, 1, 7, 16, 17, 128, 129, 1000, 4099] {
+            let (a, b, w) = (rng.f32s(n), rng.f32s(n), rng.f32s(n));
+            for weighted in [false, true] {
+                let wo = if weighted { Some(&w[..]) } else { None };
+                let norm = 2.0f32 / n.max(1) as f32;
+                let mut st = State::zero();
+                let mut grad = vec![0.0f32; n];
+                fused(&mut st, &a, &b, wo, Operand::Splat(0.75), norm, &mut grad, None);
+                let mut grad2 = vec![0.0f32; n];
+                gradient(&a, &b, wo, Operand::Splat(0.75), norm, &mut grad2);
+                let (s, ws) = sum32(&a, &b, wo);
+                assert_eq!(st.loss.value().to_bits(), s.to_bits(), "n={}", n);
+                assert_eq!(st.weight.value().to_bits(), ws.to_bits());
+                assert!(grad.iter().zip(&grad2).all(|(x, y)| x.to_bits() == y.to_bits()));
+                let mut l = vec![0.0f32; n];
+                let mut l2 = vec![0.0f32; n];
+                fused(&mut State::zero(), &a, &b, wo, Operand::Absent, 2.0, &mut grad, Some(&mut l));
+                squared(&a, &b, wo, &mut l2);
+                assert_eq!(l, l2);
+            }
+        }
+    }
+
+    #[test]
+    fn plan_extents() {
+        let p = plan(&[2, 3], [&[3, 1], &[0, 1], &[], &[]], 0);
+        assert_eq!(p.extent(A), Some(6));
+        assert_eq!(p.extent(B), Some(3));
+        let p = plan(&[0, 3], [&[3, 1], &[0, 1], &[], &[]], 0);
+        assert_eq!(p.extent(A), Some(0));
+        let p = plan(&[usize::MAX, 3], [&[3, 1], &[0, 1], &[], &[]], 0);
+        assert_eq!(p.extent(A), None);
+    }
+}

@@ -1,0 +1,29 @@
+//! Mean-squared-error kernels for WebAssembly.
+//!
+//! The crate is built twice for `wasm32-unknown-unknown`: once with
+//! `-C target-feature=+simd128` and once without. Both builds run the same
+//! kernels ([`kernels`]) over the same lane abstraction ([`lanes`]); only the
+//! lane implementation differs (`v128` or plain arrays). The lane order, the
+//! accumulation tree and the absence of FMA are the same in both, so the two
+//! builds return bit-identical results for the same input.
+//!
+//! Accuracy: squared differences are summed in the data type in blocks of 128
+//! elements (4 accumulators x 4 lanes x 8 steps for `f32`, 4 x 2 x 16 for `f64`),
+//! each block is widened to `f64` and added to a compensated (TwoSum) `f64`
+//! accumulator. A lane accumulator therefore adds at most 8 (`f32`) or 16 (`f64`)
+//! terms before it is flushed, which bounds the relative error of a sum of
+//! non-negative terms by about 10 `f32` ulps (about 6e-7) or 20 `f64` ulps,
+//! whatever the length.
+//!
+//! The only public surface for JavaScript is the C ABI in [`abi`] (see
+//! `crate/ABI.md`). Nothing panics across it: bad plans return a status code and
+//! allocation failure returns a null pointer.
+//!
+//! The crate uses `std` only for its allocator (dlmalloc on wasm32); the kernels
+//! themselves use `core` alone.
+#![warn(unsafe_op_in_unsafe_fn)]
+
+pub mod abi;
+pub mod kernels;
+pub mod lanes;
+
