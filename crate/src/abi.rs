@@ -16,6 +16,10 @@ static ALLOCATED: AtomicUsize = AtomicUsize::new(0);
 
 fn layout(bytes: usize) -> Option<Layout> {
     let size = if bytes == 0 { ALIGN } else { bytes.checked_add(ALIGN - 1)? & !(ALIGN - 1) };
+    // Slices may not span more than isize::MAX bytes; rustc 1.63's Layout does not check it.
+    if size > isize::MAX as usize {
+        return None;
+    }
     Layout::from_size_align(size, ALIGN).ok()
 }
 
@@ -453,3 +457,63 @@ exports!(
     mse_grad_strided_f64,
     mse_grad_reduce_strided_f64
 );
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn alloc_counts_and_frees() {
+        let before = mse_allocated_bytes();
+        let p = mse_alloc(100);
+        assert!(!p.is_null());
+        assert_eq!(p as usize % ALIGN, 0);
+        assert_eq!(mse_allocated_bytes(), before + 112);
+        // SAFETY: `p` came from mse_alloc(100).
+        unsafe { mse_free(p, 100) };
+        assert_eq!(mse_allocated_bytes(), before);
+    }
+
+    #[test]
+    fn impossible_sizes_return_null() {
+        assert!(mse_alloc(usize::MAX).is_null());
+        assert!(mse_alloc(isize::MAX as usize).is_null());
+    }
+
+    #[test]
+    fn bad_plans_are_refused() {
+        let a = [1.0f32; 4];
+        let mut out = [0.0f32; 4];
+        let mut plan = [0i32; 42];
+        // rank 0 is not a plan.
+        // SAFETY: every pointer is valid for what the plan could name.
+        let status = unsafe { mse_none_strided_f32(plan.as_ptr(), a.as_ptr(), a.as_ptr(), core::ptr::null(), out.as_mut_ptr()) };
+        assert_eq!(status, BAD_PLAN);
+        plan[0] = 1;
+        plan[2] = 4;
+        plan[10] = 1;
+        plan[18] = -1; // a negative stride
+        // SAFETY: as above.
+        let status = unsafe { mse_none_strided_f32(plan.as_ptr(), a.as_ptr(), a.as_ptr(), core::ptr::null(), out.as_mut_ptr()) };
+        assert_eq!(status, BAD_PLAN);
+        plan[18] = 1;
+        // SAFETY: as above.
+        let status = unsafe { mse_none_strided_f32(plan.as_ptr(), a.as_ptr(), a.as_ptr(), core::ptr::null(), out.as_mut_ptr()) };
+        assert_eq!(status, OK);
+        assert_eq!(out, [0.0; 4]);
+    }
+
+    #[test]
+    fn state_round_trip_through_the_abi() {
+        let a = [3.0f64, 4.0];
+        let b = [0.0f64, 0.0];
+        let mut state = [0.0f64; 8];
+        // SAFETY: state has 8 words; a and b hold 2 elements.
+        unsafe {
+            mse_sum_f64(state.as_mut_ptr(), a.as_ptr(), b.as_ptr(), core::ptr::null(), 2);
+            mse_sum_f64(state.as_mut_ptr(), a.as_ptr(), b.as_ptr(), core::ptr::null(), 2);
+            assert_eq!(mse_state_loss(state.as_mut_ptr()), 50.0);
+            assert_eq!(mse_state_weight(state.as_mut_ptr()), 0.0);
+        }
+    }
+}
