@@ -1,0 +1,243 @@
+// Gradients of the MSE loss w.r.t. `input`: mseLossBackward and the fused mseLossWithGrad.
+import type { ArrayArgument, Operand } from "./coerce.js";
+import { ShapeError, formatShape } from "./errors.js";
+import {
+  requireHeap,
+  FUSED,
+  GRAD,
+  GRAD_REDUCE_STRIDED,
+  GRAD_STRIDED,
+  type Source,
+} from "./heap.js";
+import {
+  axisSums,
+  elementAt,
+  expandTo,
+  forward,
+  makeArray,
+  operandStrides,
+  prepare,
+  reduceAll,
+  reducedOf,
+  type Prepared,
+  type Reduced,
+  type Tensor,
+  type WeightSums,
+} from "./loss.js";
+import { MEAN, NONE, SUM, parseOptions, reductionName, type MseLossBackwardOptions, type ParsedOptions } from "./options.js";
+import { PLAN_WORDS, buildPlan, checkBroadcastsTo } from "./shape.js";
+
+/** The loss and its gradient w.r.t. `input`, from `mseLossWithGrad`. */
+export interface LossWithGrad {
+  /** As `mseLoss` returns it. */
+  loss: number | Tensor;
+  /** Shape and dtype of `input`. */
+  grad: Tensor;
+}
+
+/** gradOutput and the normalisation, resolved against the loss and reduction. */
+interface GradSpec {
+  /** Elementwise gradOutput, or null for `gScalar` everywhere. */
+  readonly g: Source | null;
+  /** gradOutput's shape in the loss rank (reduced dims as 1), for its strides. */
+  readonly gShape: readonly number[];
+  readonly gSize: number;
+  readonly gScalar: number;
+  readonly norm: number;
+}
+
+const NO_SHAPE: readonly number[] = [];
+
+/**
+ * gradOutput of an `axis` reduction in the loss rank (reduced dims as 1). It broadcasts
+ * to the result shape (with keepdims: the loss shape with reduced dims as 1; without:
+ * the remaining dims); the other form is accepted too when only it fits.
+ */
+function keepFormShape(p: Prepared, g: Operand, red: Reduced, keepdims: boolean): number[] {
+  const asKeep = (): number[] => {
+    checkBroadcastsTo(p.fn, "gradOutput", g.shape, red.keepShape, "the reduced loss shape");
+    return new Array<number>(red.keepShape.length - g.shape.length).fill(1).concat(g.shape);
+  };
+  const asDrop = (): number[] => {
+    checkBroadcastsTo(p.fn, "gradOutput", g.shape, red.dropShape, "the reduced loss shape");
+    const padded = new Array<number>(red.dropShape.length - g.shape.length).fill(1).concat(g.shape);
+    const keep: number[] = [];
+    let k = 0;
+    for (let d = 0; d < red.mask.length; d++) keep.push(red.mask[d] === true ? 1 : (padded[k++] as number));
+    return keep;
+  };
+  const [first, second] = keepdims ? [asKeep, asDrop] : [asDrop, asKeep];
+  try {
+    return first();
+  } catch (error) {
+    try {
+      return second();
+    } catch {
+      throw error;
+    }
+  }
+}
+
+function scalarSpec(gScalar: number, norm: number): GradSpec {
+  return { g: null, gShape: NO_SHAPE, gSize: 1, gScalar, norm };
+}
+
+function resolveGrad(p: Prepared, o: ParsedOptions, sums: WeightSums | null): GradSpec {
+  const g = p.grad;
+  const gScalar = g !== null && g.size === 1 ? elementAt(p.heap, g.source, 0) : p.gradScalar;
+  if (o.reduction === NONE) {
+    if (g === null) return scalarSpec(gScalar, 2);
+    checkBroadcastsTo(p.fn, "gradOutput", g.shape, p.shape);
+    if (g.size === 1) return scalarSpec(gScalar, 2);
+    return { g: g.source, gShape: g.shape, gSize: g.size, gScalar: 1, norm: 2 };
+  }
+  const red = reducedOf(p.fn, p.shape, o);
+  if (red.full) {
+    if (g !== null && g.size !== 1) {
+      throw new ShapeError(
+        `${p.fn}: argument 'gradOutput' must be a number or a one-element tensor for reduction ` +
+          `"${reductionName(o.reduction)}" (got shape ${formatShape(g.shape)})`,
+      );
+    }
+    if (o.reduction === SUM) return scalarSpec(gScalar, 2);
+    if (p.weight === null) return scalarSpec(gScalar, 2 / p.numel);
+    let weightSum: number;
+    if (sums !== null) {
+      weightSum = sums.weightSum;
+    } else {
+      const both = new Float64Array(2);
+      reduceAll(p, both);
+      weightSum = both[1] as number;
+    }
+    return scalarSpec(gScalar, 2 / weightSum);
+  }
+  const gKeep = g === null ? null : keepFormShape(p, g, red, o.keepdims);
+  if (!(o.reduction === MEAN && p.weight !== null)) {
+    const norm = o.reduction === SUM ? 2 : 2 / red.reducedCount;
+    if (g === null || gKeep === null || g.size === 1) return scalarSpec(gScalar, norm);
+    return { g: g.source, gShape: gKeep, gSize: g.size, gScalar: 1, norm };
+  }
+  // Weighted mean over axes: each output has its own divisor Σw, which the kernels'
+  // single `norm` cannot carry, so it is folded into gradOutput: g'[j] = g[j] * 2 / Σw[j].
+  const weights = sums?.axisWeights ?? axisSums(p, red, true).weight;
+  const gValues =
+    g === null || gKeep === null ? null : expandTo(p.heap, { source: g.source, dtype: g.dtype, shape: gKeep, size: g.size }, red.keepShape);
+  const folded = makeArray(p.dtype, red.outCount);
+  for (let j = 0; j < red.outCount; j++) {
+    const gj = gValues === null ? gScalar : (gValues[j] as number);
+    folded[j] = gj * (2 / ((weights as Float64Array)[j] as number));
+  }
+  return { g: folded, gShape: red.keepShape, gSize: red.outCount, gScalar: 1, norm: 1 };
+}
+
+/** The gradient w.r.t. input of a prepared call; `sums` reuses a forward pass's weight sums. */
+export function gradient(p: Prepared, o: ParsedOptions, sums: WeightSums | null): Tensor {
+  const spec = resolveGrad(p, o, sums);
+  const input = p.input;
+  const data = makeArray(input.dtype, input.size);
+  const shape = input.shape.slice();
+  if (p.numel === 0) return { data, shape };
+  const T = p.dtype;
+  const norm = T === "float32" ? Math.fround(spec.norm) : spec.norm;
+  const w = p.weight === null ? null : p.weight.source;
+  if (input.size === p.numel) {
+    if (p.contiguous && (spec.g === null || spec.gSize === p.numel)) {
+      p.heap.contiguous(GRAD, T, p.numel, input.source, p.target.source, w, spec.g, spec.gScalar, norm, data, null);
+      return { data, shape };
+    }
+    const plan = new Int32Array(PLAN_WORDS);
+    buildPlan(plan, p.shape, null, operandStrides(p, spec.g === null ? null : { shape: spec.gShape }));
+    p.heap.strided({
+      fn: p.fn, kind: GRAD_STRIDED, dtype: T, plan,
+      a: input.source, b: p.target.source, w, g: spec.g, gScalar: spec.gScalar, norm,
+      outCount: p.numel, out: data, outLoss: null, outWeight: null,
+    });
+    return { data, shape };
+  }
+  // target broadcasting expanded input: sum the elementwise gradient over the dims
+  // along which input was broadcast (kept dims = input's own, in its row-major order).
+  const strides = operandStrides(p, spec.g === null ? null : { shape: spec.gShape });
+  const inputStrides = strides[0] as number[];
+  const mask = p.shape.map((size, d) => inputStrides[d] === 0 && size !== 1);
+  const plan = new Int32Array(PLAN_WORDS);
+  buildPlan(plan, p.shape, mask, strides);
+  p.heap.strided({
+    fn: p.fn, kind: GRAD_REDUCE_STRIDED, dtype: T, plan,
+    a: input.source, b: p.target.source, w, g: spec.g, gScalar: spec.gScalar, norm,
+    outCount: input.size, out: data, outLoss: null, outWeight: null,
+  });
+  return { data, shape };
+}
+
+/** mseLossBackward with parsed options (also MSELoss.backward). */
+export function backwardWithOptions(fn: string, input: unknown, target: unknown, o: ParsedOptions, gradOutput: unknown): Tensor {
+  const heap = requireHeap(fn);
+  const p = prepare(fn, heap, input, target, o, gradOutput);
+  return gradient(p, o, null);
+}
+
+/** mseLossWithGrad with parsed options. */
+export function lossWithGradWithOptions(fn: string, input: unknown, target: unknown, o: ParsedOptions): LossWithGrad {
+  const heap = requireHeap(fn);
+  const p = prepare(fn, heap, input, target, o, o.gradOutput);
+  if (o.axis === null && p.contiguous && p.numel > 0 && !(o.reduction === MEAN && p.weight !== null)) {
+    const spec = resolveGrad(p, o, null);
+    if (spec.g === null || spec.gSize === p.numel) {
+      // One pass over the operands: bit-identical to the separate loss and gradient
+      // kernels (same chunking, same norm, same accumulation scheme).
+      const T = p.dtype;
+      const norm = T === "float32" ? Math.fround(spec.norm) : spec.norm;
+      const grad = makeArray(p.input.dtype, p.input.size);
+      const lossOut = o.reduction === NONE ? makeArray(T, p.numel) : null;
+      const w = p.weight === null ? null : p.weight.source;
+      heap.contiguous(FUSED, T, p.numel, p.input.source, p.target.source, w, spec.g, spec.gScalar, norm, grad, lossOut);
+      let loss: number | Tensor;
+      if (lossOut !== null) {
+        loss = { data: lossOut, shape: p.shape.slice() };
+      } else {
+        const sum = heap.stateLoss();
+        const value = o.reduction === SUM ? sum : sum / p.numel;
+        if (o.keepdims) {
+          const data = makeArray(T, 1);
+          data[0] = value;
+          loss = { data, shape: p.shape.map(() => 1) };
+        } else {
+          loss = value;
+        }
+      }
+      return { loss, grad: { data: grad, shape: p.input.shape.slice() } };
+    }
+  }
+  const sums: WeightSums = { weightSum: Number.NaN, axisWeights: null };
+  const loss = forward(p, o, sums);
+  return { loss, grad: gradient(p, o, p.weight !== null && o.reduction === MEAN ? sums : null) };
+}
+
+/**
+ * The gradient of `mseLoss(input, target, options)` w.r.t. `input`, as PyTorch's
+ * `input.grad` after `F.mse_loss(input, target, reduction).backward(gradOutput)`:
+ * `((input - target) * norm) * gradOutput * weight` with `norm` = 2/N for `"mean"`
+ * (2/Σw when weighted), 2 for `"sum"`/`"none"`, summed over the dims along which
+ * `target` broadcasting expanded `input`.
+ *
+ * Shapes: input `(*)`; target `(*)` broadcastable; gradOutput a number, or for
+ * `"mean"`/`"sum"` a one-element tensor, for `"none"` broadcastable to the loss shape,
+ * for `axis` broadcastable to the reduced shape (with or without keepdims).
+ * Output: a Tensor of input's shape and dtype (mixed dtypes compute in float64).
+ */
+export function mseLossBackward(input: ArrayArgument, target: ArrayArgument, options?: MseLossBackwardOptions): Tensor {
+  const o = parseOptions("mseLossBackward", options, true);
+  return backwardWithOptions("mseLossBackward", input, target, o, o.gradOutput);
+}
+
+/**
+ * The loss and its gradient w.r.t. `input` in one call. For the common case (input
+ * not expanded by broadcasting, no `axis`) it reads each operand once; the results are
+ * bit-identical to `mseLoss` followed by `mseLossBackward` with the same options.
+ *
+ * Shapes: as `mseLoss` (loss) and `mseLossBackward` (grad, input's shape and dtype).
+ */
+export function mseLossWithGrad(input: ArrayArgument, target: ArrayArgument, options?: MseLossBackwardOptions): LossWithGrad {
+  const o = parseOptions("mseLossWithGrad", options, true);
+  return lossWithGradWithOptions("mseLossWithGrad", input, target, o);
+}

@@ -1,0 +1,568 @@
+// The typed ABI of crate/ABI.md and the memory discipline around it:
+// - views over memory.buffer are derived per use (re-created after memory.grow), never
+//   held across a call that may allocate;
+// - every pointer and length coming from wasm is read `>>> 0` (wasm32 i32 on the wire);
+// - per-call blocks are released in `finally` on every path, so a failed call leaves
+//   nothing allocated;
+// - JS-heap operands reach the contiguous kernels through a persistent scratch, copied in
+//   cache-sized chunks (no allocation per call).
+import { PLAN_WORDS } from "./shape.js";
+import { SMALL_MAX, smallSum32, smallSum64 } from "./small.js";
+
+/** Element type of a tensor. */
+export type DType = "float32" | "float64";
+
+export type FloatArray = Float32Array | Float64Array;
+
+/** Elements living in wasm memory (a WasmTensor): read in place. */
+export interface WasmSource {
+  readonly ptr: number;
+  readonly dtype: DType;
+  readonly size: number;
+}
+
+/** Where an operand's elements are: a JS-heap typed array, or wasm memory. */
+export type Source = FloatArray | WasmSource;
+
+type SumKernel = (state: number, a: number, b: number, w: number, n: number) => void;
+type NoneKernel = (a: number, b: number, w: number, n: number, out: number) => void;
+type GradKernel = (a: number, b: number, w: number, g: number, gStride: number, norm: number, n: number, out: number) => void;
+type FusedKernel = (
+  state: number, a: number, b: number, w: number, g: number, gStride: number,
+  norm: number, n: number, gradOut: number, lossOut: number,
+) => void;
+type NoneStridedKernel = (plan: number, a: number, b: number, w: number, out: number) => number;
+type ReduceStridedKernel = (plan: number, a: number, b: number, w: number, outLoss: number, outWeight: number) => number;
+type GradStridedKernel = (plan: number, a: number, b: number, w: number, g: number, norm: number, out: number) => number;
+
+/** The exports of the crate (crate/ABI.md), as JS sees them. */
+export interface MseExports {
+  readonly memory: WebAssembly.Memory;
+  mse_alloc(bytes: number): number;
+  mse_free(ptr: number, bytes: number): void;
+  mse_allocated_bytes(): number;
+  mse_simd(): number;
+  mse_state_loss(state: number): number;
+  mse_state_weight(state: number): number;
+  mse_sum_f32: SumKernel;
+  mse_sum_f64: SumKernel;
+  mse_none_f32: NoneKernel;
+  mse_none_f64: NoneKernel;
+  mse_grad_f32: GradKernel;
+  mse_grad_f64: GradKernel;
+  mse_fused_f32: FusedKernel;
+  mse_fused_f64: FusedKernel;
+  mse_none_strided_f32: NoneStridedKernel;
+  mse_none_strided_f64: NoneStridedKernel;
+  mse_reduce_strided_f32: ReduceStridedKernel;
+  mse_reduce_strided_f64: ReduceStridedKernel;
+  mse_grad_strided_f32: GradStridedKernel;
+  mse_grad_strided_f64: GradStridedKernel;
+  mse_grad_reduce_strided_f32: GradStridedKernel;
+  mse_grad_reduce_strided_f64: GradStridedKernel;
+}
+
+const KERNEL_NAMES = ["sum", "none", "grad", "fused", "none_strided", "reduce_strided", "grad_strided", "grad_reduce_strided"];
+const EXPORT_NAMES = [
+  "mse_alloc", "mse_free", "mse_allocated_bytes", "mse_simd", "mse_state_loss", "mse_state_weight",
+  ...KERNEL_NAMES.flatMap((k) => [`mse_${k}_f32`, `mse_${k}_f64`]),
+];
+
+/** Checks that `instance` exports the whole ABI; throws an Error naming what is missing. */
+export function bindExports(instance: WebAssembly.Instance): MseExports {
+  const ex = instance.exports as Record<string, unknown>;
+  const missing = EXPORT_NAMES.filter((name) => typeof ex[name] !== "function");
+  if (!(ex.memory instanceof WebAssembly.Memory)) missing.unshift("memory");
+  if (missing.length > 0) {
+    throw new Error(`init: the WebAssembly module is not an mse-wasm build (missing exports: ${missing.join(", ")})`);
+  }
+  return ex as unknown as MseExports;
+}
+
+interface Kernels {
+  readonly bytes: number;
+  readonly sum: SumKernel;
+  readonly none: NoneKernel;
+  readonly grad: GradKernel;
+  readonly fused: FusedKernel;
+  readonly noneStrided: NoneStridedKernel;
+  readonly reduceStrided: ReduceStridedKernel;
+  readonly gradStrided: GradStridedKernel;
+  readonly gradReduceStrided: GradStridedKernel;
+}
+
+/**
+ * Bytes per operand in one chunk of the contiguous path: 4096 float32 or 2048 float64
+ * elements, both multiples of 128, so chunked accumulation is bit-identical to one call
+ * over the whole array (crate/ABI.md, accumulation scheme).
+ */
+const CHUNK_BYTES = 16384;
+/** Chunk regions: a, b, w, g, grad out, loss out. Between calls they are the arena. */
+const ARENA_BYTES = CHUNK_BYTES * 6;
+const STATE_OFFSET = ARENA_BYTES;
+const SCALAR_OFFSET = STATE_OFFSET + 64;
+const PLAN_OFFSET = SCALAR_OFFSET + 16;
+const SCRATCH_BYTES = PLAN_OFFSET + ((PLAN_WORDS * 4 + 15) & ~15);
+const PAGE_BYTES = 4096;
+
+/**
+ * Largest block handed to the kernels: Rust slices (and allocator layouts) may not
+ * exceed isize::MAX bytes, which is 2^31 - 1 on wasm32.
+ */
+const MAX_BLOCK_BYTES = 0x7fff_fff0;
+
+/** What the contiguous driver computes. */
+export const SUM = 0;
+export const NONE = 1;
+export const GRAD = 2;
+export const FUSED = 3;
+export type ContiguousKind = typeof SUM | typeof NONE | typeof GRAD | typeof FUSED;
+
+/** What a strided call computes. */
+export const NONE_STRIDED = 0;
+export const REDUCE_STRIDED = 1;
+export const GRAD_STRIDED = 2;
+export const GRAD_REDUCE_STRIDED = 3;
+export type StridedKind = typeof NONE_STRIDED | typeof REDUCE_STRIDED | typeof GRAD_STRIDED | typeof GRAD_REDUCE_STRIDED;
+
+/** One strided kernel call; operands are placed whole (zero-copy when possible). */
+export interface StridedCall {
+  readonly fn: string;
+  readonly kind: StridedKind;
+  /** The math dtype. */
+  readonly dtype: DType;
+  readonly plan: Int32Array;
+  readonly a: Source;
+  readonly b: Source;
+  readonly w: Source | null;
+  /** Elementwise gradOutput (strides in the plan); `null` uses `gScalar`. */
+  readonly g: Source | null;
+  readonly gScalar: number;
+  readonly norm: number;
+  /** Elements the kernel writes (per output). */
+  readonly outCount: number;
+  /** NONE_STRIDED / GRAD_*: the result, any float dtype (converted on copy-out). */
+  readonly out: FloatArray | null;
+  /** REDUCE_STRIDED: per-output loss sums and (optionally) weight sums. */
+  readonly outLoss: Float64Array | null;
+  readonly outWeight: Float64Array | null;
+}
+
+function isArray(src: Source): src is FloatArray {
+  return src instanceof Float32Array || src instanceof Float64Array;
+}
+
+function sourceSize(src: Source): number {
+  return isArray(src) ? src.length : src.size;
+}
+
+/** True when the kernel cannot read `src` in place as `dtype`. */
+function needsCopy(src: Source | null, dtype: DType): boolean {
+  return src !== null && (isArray(src) || src.dtype !== dtype);
+}
+
+function align16(bytes: number): number {
+  return Math.ceil(bytes / 16) * 16;
+}
+
+/** One loaded module instance: its exports, views, scratch and arena. */
+export class Heap {
+  readonly exports: MseExports;
+  readonly memory: WebAssembly.Memory;
+  readonly simd: boolean;
+  /** Base of the persistent scratch (chunk regions / arena, state, scalar, plan). */
+  readonly scratch: number;
+  readonly #k32: Kernels;
+  readonly #k64: Kernels;
+  #i32 = new Int32Array(0);
+  #f32 = new Float32Array(0);
+  #f64 = new Float64Array(0);
+  #u8 = new Uint8Array(0);
+  /** The accumulator state, the first two chunk regions, and the scalar slot. */
+  readonly #state: number;
+  readonly #regionA: number;
+  readonly #regionB: number;
+  readonly #sum32: SumKernel;
+  readonly #sum64: SumKernel;
+  readonly #stateLoss: (state: number) => number;
+  /** Bytes of the arena handed out in the current call. */
+  #arenaTop = 0;
+  /** Blocks of the current call that did not fit the arena: ptr, bytes pairs. */
+  readonly #owned: number[] = [];
+
+  constructor(exports: MseExports) {
+    this.exports = exports;
+    this.memory = exports.memory;
+    this.simd = exports.mse_simd() >>> 0 === 1;
+    this.#k32 = {
+      bytes: 4,
+      sum: exports.mse_sum_f32,
+      none: exports.mse_none_f32,
+      grad: exports.mse_grad_f32,
+      fused: exports.mse_fused_f32,
+      noneStrided: exports.mse_none_strided_f32,
+      reduceStrided: exports.mse_reduce_strided_f32,
+      gradStrided: exports.mse_grad_strided_f32,
+      gradReduceStrided: exports.mse_grad_reduce_strided_f32,
+    };
+    this.#k64 = {
+      bytes: 8,
+      sum: exports.mse_sum_f64,
+      none: exports.mse_none_f64,
+      grad: exports.mse_grad_f64,
+      fused: exports.mse_fused_f64,
+      noneStrided: exports.mse_none_strided_f64,
+      reduceStrided: exports.mse_reduce_strided_f64,
+      gradStrided: exports.mse_grad_strided_f64,
+      gradReduceStrided: exports.mse_grad_reduce_strided_f64,
+    };
+    const raw = exports.mse_alloc(SCRATCH_BYTES + PAGE_BYTES) >>> 0;
+    if (raw === 0) {
+      throw new RangeError(`init: out of WebAssembly memory: could not allocate the ${SCRATCH_BYTES}-byte scratch`);
+    }
+    // Chunk regions start half a page past a 4 KiB boundary. Large JS typed arrays start
+    // near a page boundary, and copying them to an address a few bytes further on in the
+    // page trips 4K aliasing: TypedArray#set ran 5-10x slower (measured: 2.1 ms instead of
+    // 0.2 ms per 4 MiB at a 32-byte distance). Half a page away is far from both sides.
+    this.scratch = raw + ((PAGE_BYTES / 2 - (raw % PAGE_BYTES) + PAGE_BYTES) % PAGE_BYTES);
+    this.#state = this.scratch + STATE_OFFSET;
+    this.#regionA = this.scratch;
+    this.#regionB = this.scratch + CHUNK_BYTES;
+    this.#sum32 = exports.mse_sum_f32;
+    this.#sum64 = exports.mse_sum_f64;
+    this.#stateLoss = exports.mse_state_loss;
+  }
+
+  /**
+   * Re-creates the views when memory grew. memory.grow detaches the old buffer, so a
+   * zero-length view means "stale" (the memory itself is never empty); this check is
+   * cheaper than reading memory.buffer on every call.
+   */
+  #sync(): void {
+    if (this.#u8.length !== 0) return;
+    const buffer = this.memory.buffer;
+    this.#u8 = new Uint8Array(buffer);
+    this.#i32 = new Int32Array(buffer);
+    this.#f32 = new Float32Array(buffer);
+    this.#f64 = new Float64Array(buffer);
+  }
+
+  /** Zeroes the accumulator state (8 f64 words). */
+  #zeroState(): void {
+    this.#sync();
+    const f64 = this.#f64;
+    const s = this.#state >>> 3;
+    f64[s] = 0;
+    f64[s + 1] = 0;
+    f64[s + 2] = 0;
+    f64[s + 3] = 0;
+    f64[s + 4] = 0;
+    f64[s + 5] = 0;
+    f64[s + 6] = 0;
+    f64[s + 7] = 0;
+  }
+
+  /** The whole memory as bytes; valid until the next allocation. */
+  u8(): Uint8Array {
+    this.#sync();
+    return this.#u8;
+  }
+
+  /** The whole memory as `dtype`; valid until the next allocation. */
+  view(dtype: DType): FloatArray {
+    this.#sync();
+    return dtype === "float32" ? this.#f32 : this.#f64;
+  }
+
+  /** Bytes allocated through mse_alloc, and the memory size. */
+  stats(): { allocatedBytes: number; memoryBytes: number } {
+    return { allocatedBytes: this.exports.mse_allocated_bytes() >>> 0, memoryBytes: this.memory.buffer.byteLength };
+  }
+
+  /**
+   * A block of `bytes` (16-aligned). Out of memory is a RangeError naming `fn` and how
+   * many bytes `what` asked for; the module stays usable.
+   */
+  allocate(bytes: number, fn: string, what: string): number {
+    if (!(bytes <= MAX_BLOCK_BYTES)) {
+      throw new RangeError(
+        `${fn}: out of WebAssembly memory: ${what} needs ${bytes} bytes, ` +
+          `more than the largest wasm32 block (${MAX_BLOCK_BYTES} bytes)`,
+      );
+    }
+    const ptr = this.exports.mse_alloc(bytes) >>> 0;
+    if (ptr === 0) {
+      throw new RangeError(
+        `${fn}: out of WebAssembly memory: could not allocate ${bytes} bytes for ${what} ` +
+          `(memory is ${this.memory.buffer.byteLength} bytes)`,
+      );
+    }
+    return ptr;
+  }
+
+  free(ptr: number, bytes: number): void {
+    this.exports.mse_free(ptr, bytes);
+  }
+
+  /** A per-call block: from the arena when it fits, else allocated and owned by the call. */
+  #take(bytes: number, fn: string, what: string): number {
+    const size = align16(bytes);
+    if (this.#arenaTop + size <= ARENA_BYTES) {
+      const ptr = this.scratch + this.#arenaTop;
+      this.#arenaTop += size;
+      return ptr;
+    }
+    const ptr = this.allocate(bytes, fn, what);
+    this.#owned.push(ptr, bytes);
+    return ptr;
+  }
+
+  #releaseCall(): void {
+    const owned = this.#owned;
+    for (let i = 0; i < owned.length; i += 2) this.exports.mse_free(owned[i] as number, owned[i + 1] as number);
+    owned.length = 0;
+    this.#arenaTop = 0;
+  }
+
+  /** Copies `count` elements of `src` from `start` to the region, or points into a WasmTensor. */
+  #place(src: Source, dtype: DType, start: number, count: number, region: number, view: FloatArray): number {
+    const shift = dtype === "float32" ? 2 : 3;
+    if (isArray(src)) {
+      view.set(start === 0 && count === src.length ? src : src.subarray(start, start + count), region >>> shift);
+      return region;
+    }
+    if (src.dtype === dtype) return src.ptr + start * (1 << shift);
+    const from = this.view(src.dtype);
+    const first = (src.ptr >>> (src.dtype === "float32" ? 2 : 3)) + start;
+    view.set(from.subarray(first, first + count), region >>> shift);
+    return region;
+  }
+
+  /** The accumulator state of the last contiguous SUM / FUSED call. */
+  stateLoss(): number {
+    return this.exports.mse_state_loss(this.scratch + STATE_OFFSET);
+  }
+
+  stateWeight(): number {
+    return this.exports.mse_state_weight(this.scratch + STATE_OFFSET);
+  }
+
+  /**
+   * Runs a contiguous kernel over `n` elements of equally shaped operands in `dtype`
+   * math. Operands that are not in wasm memory as `dtype` go through the chunk regions;
+   * outputs are copied (and converted) into `gradOut` / `lossOut`. SUM and FUSED
+   * without `lossOut` leave the sums in the state (`stateLoss`, `stateWeight`).
+   * `g === null` uses `gScalar` for every element.
+   */
+  contiguous(
+    kind: ContiguousKind,
+    dtype: DType,
+    n: number,
+    a: Source,
+    b: Source,
+    w: Source | null,
+    g: Source | null,
+    gScalar: number,
+    norm: number,
+    gradOut: FloatArray | null,
+    lossOut: FloatArray | null,
+  ): void {
+    const k = dtype === "float32" ? this.#k32 : this.#k64;
+    const shift = dtype === "float32" ? 2 : 3;
+    const base = this.scratch;
+    const state = base + STATE_OFFSET;
+    // No allocation happens below, so the views stay valid for the whole call.
+    this.#zeroState();
+    const view = dtype === "float32" ? this.#f32 : this.#f64;
+    let gPtr = 0;
+    let gStride = 0;
+    if (g !== null) {
+      gStride = 1;
+    } else if (gScalar !== 1) {
+      gPtr = base + SCALAR_OFFSET;
+      view[gPtr >>> shift] = gScalar;
+    }
+    const copying =
+      kind !== SUM || needsCopy(a, dtype) || needsCopy(b, dtype) || needsCopy(w, dtype) || needsCopy(g, dtype);
+    const step = copying ? CHUNK_BYTES >>> shift : n;
+    const outGrad = base + 4 * CHUNK_BYTES;
+    const outLoss = base + 5 * CHUNK_BYTES;
+    for (let i = 0; i < n; i += step) {
+      const c = Math.min(step, n - i);
+      const pa = this.#place(a, dtype, i, c, base, view);
+      const pb = this.#place(b, dtype, i, c, base + CHUNK_BYTES, view);
+      const pw = w === null ? 0 : this.#place(w, dtype, i, c, base + 2 * CHUNK_BYTES, view);
+      if (g !== null) gPtr = this.#place(g, dtype, i, c, base + 3 * CHUNK_BYTES, view);
+      switch (kind) {
+        case SUM:
+          k.sum(state, pa, pb, pw, c);
+          break;
+        case NONE:
+          k.none(pa, pb, pw, c, outLoss);
+          (lossOut as FloatArray).set(view.subarray(outLoss >>> shift, (outLoss >>> shift) + c), i);
+          break;
+        case GRAD:
+          k.grad(pa, pb, pw, gPtr, gStride, norm, c, outGrad);
+          (gradOut as FloatArray).set(view.subarray(outGrad >>> shift, (outGrad >>> shift) + c), i);
+          break;
+        default:
+          k.fused(state, pa, pb, pw, gPtr, gStride, norm, c, outGrad, lossOut === null ? 0 : outLoss);
+          (gradOut as FloatArray).set(view.subarray(outGrad >>> shift, (outGrad >>> shift) + c), i);
+          if (lossOut !== null) lossOut.set(view.subarray(outLoss >>> shift, (outLoss >>> shift) + c), i);
+          break;
+      }
+    }
+  }
+
+  /**
+   * Σ(a−b)² over two equal-length float32 arrays: the hot path of `mseLoss`, with no
+   * per-call allocation. Arrays longer than one chunk take the chunked driver.
+   */
+  sumSquaredDiff32(a: Float32Array, b: Float32Array): number {
+    const n = a.length;
+    if (n <= SMALL_MAX) return smallSum32(a, 0, b, 0, n);
+    if (n > CHUNK_BYTES >>> 2) {
+      this.contiguous(SUM, "float32", n, a, b, null, null, 1, 1, null, null);
+      return this.stateLoss();
+    }
+    this.#zeroState();
+    const f32 = this.#f32;
+    f32.set(a, this.#regionA >>> 2);
+    f32.set(b, this.#regionB >>> 2);
+    this.#sum32(this.#state, this.#regionA, this.#regionB, 0, n);
+    return this.#stateLoss(this.#state);
+  }
+
+  /** Σ(a−b)² over two equal-length float64 arrays. */
+  sumSquaredDiff64(a: Float64Array, b: Float64Array): number {
+    const n = a.length;
+    if (n <= SMALL_MAX) return smallSum64(a, 0, b, 0, n);
+    if (n > CHUNK_BYTES >>> 3) {
+      this.contiguous(SUM, "float64", n, a, b, null, null, 1, 1, null, null);
+      return this.stateLoss();
+    }
+    this.#zeroState();
+    const f64 = this.#f64;
+    f64.set(a, this.#regionA >>> 3);
+    f64.set(b, this.#regionB >>> 3);
+    this.#sum64(this.#state, this.#regionA, this.#regionB, 0, n);
+    return this.#stateLoss(this.#state);
+  }
+
+  /** Σ(a−b)² over `n` elements of `dtype` already in wasm memory (two WasmTensors). */
+  sumInPlace(dtype: DType, a: number, b: number, n: number): number {
+    if (n <= SMALL_MAX) {
+      this.#sync();
+      return dtype === "float32"
+        ? smallSum32(this.#f32, a >>> 2, this.#f32, b >>> 2, n)
+        : smallSum64(this.#f64, a >>> 3, this.#f64, b >>> 3, n);
+    }
+    this.#zeroState();
+    (dtype === "float32" ? this.#sum32 : this.#sum64)(this.#state, a, b, 0, n);
+    return this.#stateLoss(this.#state);
+  }
+
+  /**
+   * Runs one strided kernel. Operands not readable in place are copied whole into
+   * per-call blocks (arena or allocated); every block is released before returning,
+   * also when something throws.
+   */
+  strided(call: StridedCall): void {
+    const { fn, dtype } = call;
+    const k = dtype === "float32" ? this.#k32 : this.#k64;
+    const shift = dtype === "float32" ? 2 : 3;
+    const bytes = k.bytes;
+    try {
+      // 1. Every allocation first: each may grow memory and detach earlier views.
+      const hold = (src: Source | null, what: string): number => {
+        if (src === null) return 0;
+        if (!needsCopy(src, dtype)) return (src as WasmSource).ptr;
+        return this.#take(sourceSize(src) * bytes, fn, what);
+      };
+      const pa = hold(call.a, "'input'");
+      const pb = hold(call.b, "'target'");
+      const pw = hold(call.w, "'weight'");
+      let pg = hold(call.g, "'gradOutput'");
+      let out = 0;
+      let outWeight = 0;
+      if (call.kind === REDUCE_STRIDED) {
+        out = this.#take(call.outCount * 8, fn, "the reduced loss");
+        if (call.outWeight !== null) outWeight = this.#take(call.outCount * 8, fn, "the weight sums");
+      } else {
+        out = this.#take(call.outCount * bytes, fn, call.kind === NONE_STRIDED ? "the loss" : "the gradient");
+      }
+      // 2. Copy operands in, through views derived now.
+      const view = this.view(dtype);
+      const copyIn = (src: Source | null, ptr: number): void => {
+        if (src === null || !needsCopy(src, dtype)) return;
+        if (isArray(src)) {
+          view.set(src, ptr >>> shift);
+        } else {
+          const from = this.view(src.dtype);
+          const first = src.ptr >>> (src.dtype === "float32" ? 2 : 3);
+          view.set(from.subarray(first, first + src.size), ptr >>> shift);
+        }
+      };
+      copyIn(call.a, pa);
+      copyIn(call.b, pb);
+      copyIn(call.w, pw);
+      copyIn(call.g, pg);
+      if (call.g === null && call.gScalar !== 1) {
+        pg = this.scratch + SCALAR_OFFSET;
+        view[pg >>> shift] = call.gScalar;
+      }
+      const plan = this.scratch + PLAN_OFFSET;
+      this.#sync();
+      this.#i32.set(call.plan, plan >>> 2);
+      // 3. The kernel.
+      let status: number;
+      switch (call.kind) {
+        case NONE_STRIDED:
+          status = k.noneStrided(plan, pa, pb, pw, out);
+          break;
+        case REDUCE_STRIDED:
+          status = k.reduceStrided(plan, pa, pb, pw, out, outWeight);
+          break;
+        case GRAD_STRIDED:
+          status = k.gradStrided(plan, pa, pb, pw, pg, call.norm, out);
+          break;
+        default:
+          status = k.gradReduceStrided(plan, pa, pb, pw, pg, call.norm, out);
+          break;
+      }
+      if (status !== 0) {
+        throw new Error(`${fn}: internal error: the strided kernel rejected its plan (status ${status})`);
+      }
+      // 4. Copy results out.
+      if (call.kind === REDUCE_STRIDED) {
+        const f64 = this.view("float64");
+        (call.outLoss as Float64Array).set(f64.subarray(out >>> 3, (out >>> 3) + call.outCount));
+        if (call.outWeight !== null) call.outWeight.set(f64.subarray(outWeight >>> 3, (outWeight >>> 3) + call.outCount));
+      } else {
+        const result = this.view(dtype);
+        (call.out as FloatArray).set(result.subarray(out >>> shift, (out >>> shift) + call.outCount));
+      }
+    } finally {
+      this.#releaseCall();
+    }
+  }
+}
+
+let active: Heap | null = null;
+
+/** Installs the heap of this module instance (once, from init). */
+export function setActiveHeap(heap: Heap): void {
+  active = heap;
+}
+
+export function activeHeap(): Heap | null {
+  return active;
+}
+
+/** The loaded module, or an Error telling the caller to `await init()` first. */
+export function requireHeap(fn: string): Heap {
+  if (active === null) {
+    throw new Error(`${fn}: mse-wasm is not initialised: \`await init()\` (or call initSync()) before using it`);
+  }
+  return active;
+}

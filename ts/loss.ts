@@ -1,0 +1,427 @@
+// mseLoss: options -> coercion -> shape plan -> kernels -> a number or a JS-owned Tensor.
+import { coerce, type ArrayArgument, type Operand } from "./coerce.js";
+import { ShapeError, formatShape, torchSize } from "./errors.js";
+import {
+  activeHeap,
+  requireHeap,
+  NONE as C_NONE,
+  SUM as C_SUM,
+  NONE_STRIDED,
+  REDUCE_STRIDED,
+  type DType,
+  type FloatArray,
+  type Heap,
+  type Source,
+} from "./heap.js";
+import { MEAN, NONE, SUM, parseOptions, type MseLossOptions, type ParsedOptions } from "./options.js";
+import {
+  PLAN_WORDS,
+  broadcastShapes,
+  buildPlan,
+  checkBroadcastsTo,
+  normaliseAxes,
+  numel,
+  sameShape,
+  stridesOver,
+} from "./shape.js";
+import { WasmTensor, tensorPairSum } from "./tensor.js";
+import { warnOnce } from "./warn.js";
+
+/** A tensor owned by JS: row-major `data` of `shape` (never a view into wasm memory). */
+export interface Tensor {
+  data: Float32Array | Float64Array;
+  shape: number[];
+}
+
+/** The operands of one call after coercion and shape checks. */
+export interface Prepared {
+  readonly fn: string;
+  readonly heap: Heap;
+  readonly input: Operand;
+  readonly target: Operand;
+  readonly weight: Operand | null;
+  /** `gradOutput` as an array argument (null when absent or a bare number). */
+  readonly grad: Operand | null;
+  /** `gradOutput` when it is a bare number (1 when absent). */
+  readonly gradScalar: number;
+  /** The math dtype: float64 when any operand is float64. */
+  readonly dtype: DType;
+  /** The loss shape: `input` and `target` broadcast. */
+  readonly shape: readonly number[];
+  readonly numel: number;
+  /** Every operand holds the whole loss shape in row-major order: contiguous kernels apply. */
+  readonly contiguous: boolean;
+}
+
+export function makeArray(dtype: DType, length: number): FloatArray {
+  return dtype === "float32" ? new Float32Array(length) : new Float64Array(length);
+}
+
+function sizeWarning(input: readonly number[], target: readonly number[]): string {
+  return (
+    `Using a target size (${torchSize(target)}) that is different to the input size (${torchSize(input)}). ` +
+    "This will likely lead to incorrect results due to broadcasting. Please ensure they have the same size."
+  );
+}
+
+/**
+ * Coerces the operands of `fn` and checks their shapes in PyTorch's order: the size
+ * warning first, then broadcasting errors, then `weight` against the loss shape.
+ */
+export function prepare(
+  fn: string,
+  heap: Heap,
+  input: unknown,
+  target: unknown,
+  o: ParsedOptions,
+  gradOutput: unknown = undefined,
+  inputName = "input",
+): Prepared {
+  const a = coerce(heap, fn, inputName, input);
+  const b = coerce(heap, fn, "target", target);
+  let shape: readonly number[];
+  if (sameShape(a.shape, b.shape)) {
+    shape = a.shape;
+  } else {
+    if (o.broadcast !== true) warnOnce(sizeWarning(a.shape, b.shape));
+    if (o.broadcast === false) {
+      throw new ShapeError(
+        `${fn}: option 'broadcast' is false but ${inputName} has shape ${formatShape(a.shape)} ` +
+          `and target has shape ${formatShape(b.shape)}`,
+      );
+    }
+    shape = broadcastShapes(fn, a.shape, b.shape);
+  }
+  const n = shape === a.shape ? a.size : numel(shape);
+  let w: Operand | null = null;
+  if (o.weight !== undefined) {
+    w = coerce(heap, fn, "weight", o.weight);
+    checkBroadcastsTo(fn, "weight", w.shape, shape);
+  }
+  let g: Operand | null = null;
+  let gradScalar = 1;
+  if (typeof gradOutput === "number") {
+    gradScalar = gradOutput;
+  } else if (gradOutput !== undefined) {
+    g = coerce(heap, fn, "gradOutput", gradOutput);
+  }
+  const f64 =
+    a.dtype === "float64" ||
+    b.dtype === "float64" ||
+    (w !== null && w.dtype === "float64") ||
+    (g !== null && g.dtype === "float64");
+  return {
+    fn,
+    heap,
+    input: a,
+    target: b,
+    weight: w,
+    grad: g,
+    gradScalar,
+    dtype: f64 ? "float64" : "float32",
+    shape,
+    numel: n,
+    // An operand with the loss shape's element count was not expanded, so its
+    // row-major layout is the loss shape's.
+    contiguous: a.size === n && b.size === n && (w === null || w.size === n),
+  };
+}
+
+/** Which dims a reduction covers and the result's shape. */
+export interface Reduced {
+  /** Every dim is reduced (no `axis`, or `axis` names them all). */
+  readonly full: boolean;
+  /** The result is a JS number (full and no `keepdims`). */
+  readonly asNumber: boolean;
+  readonly mask: readonly boolean[];
+  /** The result shape (`keepdims` applied). */
+  readonly outShape: number[];
+  /** The loss shape with reduced dims as 1. */
+  readonly keepShape: number[];
+  /** The loss shape without the reduced dims. */
+  readonly dropShape: number[];
+  readonly outCount: number;
+  /** Product of the reduced sizes (the divisor of an unweighted mean). */
+  readonly reducedCount: number;
+}
+
+export function reducedOf(fn: string, shape: readonly number[], o: ParsedOptions): Reduced {
+  const rank = shape.length;
+  const mask = o.axis === null ? new Array<boolean>(rank).fill(true) : normaliseAxes(fn, o.axis, shape);
+  const keepShape: number[] = [];
+  const dropShape: number[] = [];
+  let reducedCount = 1;
+  let all = true;
+  for (let d = 0; d < rank; d++) {
+    const size = shape[d] as number;
+    if (mask[d] === true) {
+      keepShape.push(1);
+      reducedCount *= size;
+    } else {
+      keepShape.push(size);
+      dropShape.push(size);
+      all = false;
+    }
+  }
+  const full = o.axis === null || (o.axis.length > 0 && all);
+  const outShape = o.keepdims ? keepShape : dropShape;
+  return {
+    full,
+    asNumber: full && !o.keepdims,
+    mask,
+    outShape,
+    keepShape,
+    dropShape,
+    outCount: numel(dropShape),
+    reducedCount,
+  };
+}
+
+/** Per-operand strides over the loss shape, in plan order a, b, w, g. */
+export function operandStrides(p: Prepared, g: { shape: readonly number[] } | null): (number[] | null)[] {
+  return [
+    stridesOver(p.input.shape, p.shape),
+    stridesOver(p.target.shape, p.shape),
+    p.weight === null ? null : stridesOver(p.weight.shape, p.shape),
+    g === null ? null : stridesOver(g.shape, p.shape),
+  ];
+}
+
+/** Reads element `index` of an operand (from JS or wasm memory). */
+export function elementAt(heap: Heap, source: Source, index: number): number {
+  if (source instanceof Float32Array || source instanceof Float64Array) return source[index] as number;
+  const shift = source.dtype === "float32" ? 2 : 3;
+  return heap.view(source.dtype)[(source.ptr >>> shift) + index] as number;
+}
+
+/** An operand broadcast to `shape` (which it must broadcast to), as float64, in JS. */
+export function expandTo(heap: Heap, op: Operand, shape: readonly number[]): Float64Array {
+  const n = numel(shape);
+  const out = new Float64Array(n);
+  if (n === 0) return out;
+  const strides = stridesOver(op.shape, shape);
+  const rank = shape.length;
+  const index = new Array<number>(rank).fill(0);
+  let offset = 0;
+  for (let i = 0; i < n; i++) {
+    out[i] = elementAt(heap, op.source, offset);
+    for (let d = rank - 1; d >= 0; d--) {
+      const s = strides[d] as number;
+      if ((index[d] as number) + 1 < (shape[d] as number)) {
+        index[d] = (index[d] as number) + 1;
+        offset += s;
+        break;
+      }
+      offset -= s * (index[d] as number);
+      index[d] = 0;
+    }
+  }
+  return out;
+}
+
+/** The elementwise loss `w * (input - target)^2` over the loss shape, in the math dtype. */
+export function lossElements(p: Prepared): FloatArray {
+  const out = makeArray(p.dtype, p.numel);
+  if (p.numel === 0) return out;
+  const w = p.weight === null ? null : p.weight.source;
+  if (p.contiguous) {
+    p.heap.contiguous(C_NONE, p.dtype, p.numel, p.input.source, p.target.source, w, null, 1, 1, null, out);
+    return out;
+  }
+  const plan = new Int32Array(PLAN_WORDS);
+  buildPlan(plan, p.shape, null, operandStrides(p, null));
+  p.heap.strided({
+    fn: p.fn,
+    kind: NONE_STRIDED,
+    dtype: p.dtype,
+    plan,
+    a: p.input.source,
+    b: p.target.source,
+    w,
+    g: null,
+    gScalar: 1,
+    norm: 1,
+    outCount: p.numel,
+    out,
+    outLoss: null,
+    outWeight: null,
+  });
+  return out;
+}
+
+/** Sums over the whole loss shape, in float64: `[Σ w·l, Σ w]` (Σ w is 0 without weight). */
+export function reduceAll(p: Prepared, sums: Float64Array): void {
+  sums[0] = 0;
+  sums[1] = 0;
+  if (p.numel === 0) return;
+  if (p.contiguous) {
+    const w = p.weight === null ? null : p.weight.source;
+    p.heap.contiguous(C_SUM, p.dtype, p.numel, p.input.source, p.target.source, w, null, 1, 1, null, null);
+    sums[0] = p.heap.stateLoss();
+    sums[1] = p.heap.stateWeight();
+    return;
+  }
+  const mask = new Array<boolean>(p.shape.length).fill(true);
+  const loss = new Float64Array(1);
+  const weight = p.weight === null ? null : new Float64Array(1);
+  reduceStrided(p, mask, 1, loss, weight);
+  sums[0] = loss[0] as number;
+  sums[1] = weight === null ? 0 : (weight[0] as number);
+}
+
+function reduceStrided(
+  p: Prepared,
+  mask: readonly boolean[],
+  outCount: number,
+  loss: Float64Array,
+  weight: Float64Array | null,
+): number {
+  const plan = new Int32Array(PLAN_WORDS);
+  const reducedDims = buildPlan(plan, p.shape, mask, operandStrides(p, null));
+  if (reducedDims === 0) return 0;
+  p.heap.strided({
+    fn: p.fn,
+    kind: REDUCE_STRIDED,
+    dtype: p.dtype,
+    plan,
+    a: p.input.source,
+    b: p.target.source,
+    w: p.weight === null ? null : p.weight.source,
+    g: null,
+    gScalar: 1,
+    norm: 1,
+    outCount,
+    out: null,
+    outLoss: loss,
+    outWeight: weight,
+  });
+  return reducedDims;
+}
+
+/**
+ * Per-output sums of a partial (`axis`) reduction, in float64: the loss sums, and the
+ * weight sums when `withWeight` (and a weight was given).
+ */
+export function axisSums(p: Prepared, red: Reduced, withWeight: boolean): { loss: Float64Array; weight: Float64Array | null } {
+  const loss = new Float64Array(red.outCount);
+  const weight = withWeight && p.weight !== null ? new Float64Array(red.outCount) : null;
+  if (red.outCount === 0 || p.numel === 0) return { loss, weight };
+  if (reduceStrided(p, red.mask, red.outCount, loss, weight) === 0) {
+    // Only size-1 dims are reduced: each output is one element, w * l, and its weight.
+    loss.set(lossElements(p));
+    if (weight !== null && p.weight !== null) weight.set(expandTo(p.heap, p.weight, p.shape));
+  }
+  return { loss, weight };
+}
+
+/** Filled by `forward` for callers that need the weight sums of a weighted mean. */
+export interface WeightSums {
+  weightSum: number;
+  axisWeights: Float64Array | null;
+}
+
+const scratchSums = new Float64Array(2);
+
+/** The loss of a prepared call (shared by mseLoss, MSELoss and mseLossWithGrad). */
+export function forward(p: Prepared, o: ParsedOptions, sums: WeightSums | null = null): number | Tensor {
+  if (o.reduction === NONE) return { data: lossElements(p), shape: p.shape.slice() };
+  const red = reducedOf(p.fn, p.shape, o);
+  if (red.full) {
+    reduceAll(p, scratchSums);
+    const loss = scratchSums[0] as number;
+    const weightSum = scratchSums[1] as number;
+    if (sums !== null) sums.weightSum = weightSum;
+    // float32 data: the float64 sum is returned as is (more accurate than rounding it).
+    const value = o.reduction === SUM ? loss : loss / (p.weight === null ? p.numel : weightSum);
+    if (red.asNumber) return value;
+    const data = makeArray(p.dtype, 1);
+    data[0] = value;
+    return { data, shape: red.outShape.slice() };
+  }
+  const weighted = o.reduction === MEAN && p.weight !== null;
+  const { loss, weight } = axisSums(p, red, weighted);
+  if (sums !== null) sums.axisWeights = weight;
+  const data = makeArray(p.dtype, red.outCount);
+  for (let j = 0; j < red.outCount; j++) {
+    const l = loss[j] as number;
+    data[j] = o.reduction === SUM ? l : l / (weight !== null ? (weight[j] as number) : red.reducedCount);
+  }
+  return { data, shape: red.outShape.slice() };
+}
+
+/**
+ * Equal-length, non-empty plain Float32Array / Float64Array pairs take the contiguous
+ * kernel directly (the hot path: no coercion objects). Anything else, including
+ * subclasses and empty (possibly detached) arrays, returns undefined for the full path.
+ */
+export function fastSum(heap: Heap, input: unknown, target: unknown): number | undefined {
+  if (input instanceof WasmTensor) {
+    if (target instanceof WasmTensor) return tensorPairSum(heap, input, target);
+  } else if (input instanceof Float32Array) {
+    if (
+      target instanceof Float32Array &&
+      input.length === target.length &&
+      input.length !== 0 &&
+      Object.getPrototypeOf(input) === Float32Array.prototype &&
+      Object.getPrototypeOf(target) === Float32Array.prototype
+    ) {
+      return heap.sumSquaredDiff32(input, target);
+    }
+  } else if (input instanceof Float64Array) {
+    if (
+      target instanceof Float64Array &&
+      input.length === target.length &&
+      input.length !== 0 &&
+      Object.getPrototypeOf(input) === Float64Array.prototype &&
+      Object.getPrototypeOf(target) === Float64Array.prototype
+    ) {
+      return heap.sumSquaredDiff64(input, target);
+    }
+  }
+  return undefined;
+}
+
+/** The element count of an operand that `fastSum` accepted. */
+export function elementCount(input: unknown): number {
+  return input instanceof WasmTensor ? input.size : (input as FloatArray).length;
+}
+
+/** The loss with already-parsed options (MSELoss.forward, mseLoss). */
+export function lossWithOptions(fn: string, input: unknown, target: unknown, o: ParsedOptions): number | Tensor {
+  const heap = requireHeap(fn);
+  if (o.axis === null && !o.keepdims && o.weight === undefined && o.reduction !== NONE) {
+    const sum = fastSum(heap, input, target);
+    if (sum !== undefined) return o.reduction === SUM ? sum : sum / elementCount(input);
+  }
+  return forward(prepare(fn, heap, input, target, o), o);
+}
+
+/**
+ * The mean squared error, as PyTorch's `torch.nn.functional.mse_loss`.
+ *
+ * Shapes: input `(*)`; target `(*)`, broadcastable with input; weight (optional)
+ * broadcastable to the loss shape. Output: a number for `"mean"`/`"sum"` (float32 data
+ * gives the float64 sum, not rounded); for `"none"` a Tensor of the broadcast shape;
+ * with `axis` a Tensor of the remaining axes (a number when every axis is reduced
+ * without `keepdims`). Mixed float32/float64 operands compute in float64.
+ *
+ * @throws TypeError for unsupported argument or element types and non-object options;
+ *   RangeError for a bad shape, reduction or axis; ShapeError for incompatible shapes.
+ */
+export function mseLoss(
+  input: ArrayArgument,
+  target: ArrayArgument,
+  options?: MseLossOptions & { reduction?: "mean" | "sum" | "elementwise_mean"; axis?: undefined; keepdims?: false; sizeAverage?: undefined; reduce?: undefined },
+): number;
+export function mseLoss(input: ArrayArgument, target: ArrayArgument, options: MseLossOptions & { reduction: "none" }): Tensor;
+export function mseLoss(input: ArrayArgument, target: ArrayArgument, options?: MseLossOptions): number | Tensor;
+export function mseLoss(input: ArrayArgument, target: ArrayArgument, options?: MseLossOptions): number | Tensor {
+  if (options === undefined) {
+    const heap = activeHeap();
+    if (heap !== null) {
+      const sum = fastSum(heap, input, target);
+      if (sum !== undefined) return sum / elementCount(input);
+    }
+  }
+  return lossWithOptions("mseLoss", input, target, parseOptions("mseLoss", options, false));
+}

@@ -1,0 +1,196 @@
+// WasmTensor: a block of WebAssembly memory the caller fills in place and passes to the
+// losses without a copy.
+import { describe, formatShape } from "./errors.js";
+import { requireHeap, type DType, type FloatArray, type Heap, type WasmSource } from "./heap.js";
+import { MAX_RANK } from "./shape.js";
+
+/** `Symbol.dispose` where the engine has it, else the symbol TypeScript's `using` falls back to. */
+const disposeSymbol: typeof Symbol.dispose =
+  ((Symbol as { dispose?: symbol }).dispose ?? Symbol.for("Symbol.dispose")) as typeof Symbol.dispose;
+
+/** What the FinalizationRegistry needs to free a leaked tensor (never the tensor itself). */
+interface Held {
+  readonly heap: Heap;
+  readonly ptr: number;
+  readonly bytes: number;
+}
+
+const registry =
+  typeof FinalizationRegistry === "function"
+    ? new FinalizationRegistry<Held>((held) => held.heap.free(held.ptr, held.bytes))
+    : null;
+
+/** The internal state of a tensor; doubles as its zero-copy source for the kernels. */
+class TensorState implements WasmSource {
+  readonly heap: Heap;
+  readonly ptr: number;
+  readonly dtype: DType;
+  readonly size: number;
+  readonly bytes: number;
+  /** Rank of the tensor (set by WasmTensor). */
+  rank = 0;
+  disposed = false;
+  buffer: ArrayBuffer | null = null;
+  view: FloatArray | null = null;
+
+  constructor(heap: Heap, ptr: number, dtype: DType, size: number, bytes: number) {
+    this.heap = heap;
+    this.ptr = ptr;
+    this.dtype = dtype;
+    this.size = size;
+    this.bytes = bytes;
+  }
+}
+
+let stateOf: (tensor: WasmTensor) => TensorState;
+let createTensor: (state: TensorState, shape: readonly number[]) => WasmTensor;
+
+/**
+ * A tensor whose elements live in WebAssembly memory. Passing it to `mseLoss` and the
+ * other functions reads it in place (zero-copy). Create it with `alloc`, fill `.view`,
+ * and release it with `dispose()` (or `using`). Its `.view` stays valid across
+ * `memory.grow`: every access returns a live view over the current memory.
+ */
+export class WasmTensor implements Disposable {
+  readonly #state: TensorState;
+  /** Dimensions, row-major (rank 0..8). */
+  readonly shape: readonly number[];
+  /** Element type. */
+  readonly dtype: DType;
+  /** Number of elements (the product of `shape`). */
+  readonly size: number;
+
+  static {
+    stateOf = (tensor: WasmTensor): TensorState => tensor.#state;
+    createTensor = (state: TensorState, shape: readonly number[]): WasmTensor => new WasmTensor(state, shape);
+  }
+
+  /** Created by `alloc(dtype, shape)` only. */
+  private constructor(state: TensorState, shape: readonly number[]) {
+    this.#state = state;
+    state.rank = shape.length;
+    this.shape = Object.freeze(shape.slice());
+    this.dtype = state.dtype;
+    this.size = state.size;
+  }
+
+  /**
+   * A live `Float32Array` / `Float64Array` over the tensor's elements. Re-created after
+   * `memory.grow`, so do not keep it across calls that may allocate; read `.view` again.
+   * Throws after `dispose()`.
+   */
+  get view(): Float32Array | Float64Array {
+    const s = this.#state;
+    if (s.disposed) throw new Error("WasmTensor: .view used after dispose()");
+    const buffer = s.heap.memory.buffer;
+    if (s.buffer !== buffer || s.view === null) {
+      s.view =
+        s.dtype === "float32"
+          ? new Float32Array(buffer, s.ptr, s.size)
+          : new Float64Array(buffer, s.ptr, s.size);
+      s.buffer = buffer;
+    }
+    return s.view;
+  }
+
+  /** True once `dispose()` has run. */
+  get disposed(): boolean {
+    return this.#state.disposed;
+  }
+
+  /** Frees the memory. A second call is a no-op; any other use afterwards throws. */
+  dispose(): void {
+    const s = this.#state;
+    if (s.disposed) return;
+    s.disposed = true;
+    s.view = null;
+    s.buffer = null;
+    registry?.unregister(s);
+    s.heap.free(s.ptr, s.bytes);
+  }
+
+  /** `using t = alloc(...)` disposes the tensor at the end of the block. */
+  [disposeSymbol](): void {
+    this.dispose();
+  }
+}
+
+/** The zero-copy source of a live tensor; throws (naming `fn` and `argument`) after dispose. */
+export function tensorSource(tensor: WasmTensor, fn: string, argument: string): WasmSource {
+  const s = stateOf(tensor);
+  if (s.disposed) throw new Error(`${fn}: argument '${argument}' is a WasmTensor used after dispose()`);
+  return s;
+}
+
+/**
+ * Σ(a−b)² for two live tensors of `heap` with the same dtype and shape, read in place
+ * (the zero-copy hot path of `mseLoss`); undefined when anything else applies.
+ */
+export function tensorPairSum(heap: Heap, a: WasmTensor, b: WasmTensor): number | undefined {
+  const sa = stateOf(a);
+  const sb = stateOf(b);
+  if (sa.disposed || sb.disposed || sa.heap !== heap || sb.heap !== heap) return undefined;
+  if (sa.dtype !== sb.dtype || sa.size !== sb.size || sa.size === 0 || sa.rank !== sb.rank) return undefined;
+  if (sa.rank > 1) {
+    // Equal sizes and ranks: 1-D shapes are equal; others are compared dim by dim.
+    const shapeA = a.shape;
+    const shapeB = b.shape;
+    for (let i = 0; i < shapeA.length; i++) if (shapeA[i] !== shapeB[i]) return undefined;
+  }
+  return heap.sumInPlace(sa.dtype, sa.ptr, sb.ptr, sa.size);
+}
+
+/** The heap a tensor belongs to (tensors cannot move between module instances). */
+export function tensorHeap(tensor: WasmTensor): Heap {
+  return stateOf(tensor).heap;
+}
+
+function checkShape(fn: string, shape: unknown): number[] {
+  const dims: unknown[] = typeof shape === "number" ? [shape] : Array.isArray(shape) ? shape : [];
+  if (typeof shape !== "number" && !Array.isArray(shape)) {
+    throw new TypeError(`${fn}: argument 'shape' must be an array of non-negative integers (got ${describe(shape)})`);
+  }
+  if (dims.length > MAX_RANK) {
+    throw new RangeError(`${fn}: argument 'shape' has rank ${dims.length}; at most ${MAX_RANK} dimensions are supported`);
+  }
+  const out: number[] = [];
+  for (const d of dims) {
+    if (typeof d !== "number") {
+      throw new TypeError(`${fn}: argument 'shape' must be an array of non-negative integers (got ${describe(shape)})`);
+    }
+    if (!Number.isSafeInteger(d) || d < 0) {
+      throw new RangeError(
+        `${fn}: argument 'shape' has an invalid dimension ${describe(d)}: dimensions are non-negative integers`,
+      );
+    }
+    out.push(d);
+  }
+  return out;
+}
+
+/**
+ * Allocates a zero-filled tensor in WebAssembly memory.
+ *
+ * @param dtype `"float32"` or `"float64"`.
+ * @param shape dimensions (rank 0..8); a number is a 1-D length.
+ * @returns a WasmTensor of `shape`; its `.view` is a live typed array of `dtype`.
+ * @throws TypeError for an unknown dtype, RangeError for a bad shape or when memory
+ *   cannot grow (saying how many bytes were asked; earlier tensors stay intact).
+ */
+export function alloc(dtype: DType, shape: number | readonly number[]): WasmTensor {
+  const fn = "alloc";
+  const heap = requireHeap(fn);
+  if (dtype !== "float32" && dtype !== "float64") {
+    throw new TypeError(`${fn}: argument 'dtype' must be "float32" or "float64" (got ${describe(dtype)})`);
+  }
+  const dims = checkShape(fn, shape);
+  let size = 1;
+  for (const d of dims) size *= d;
+  const bytes = size * (dtype === "float32" ? 4 : 8);
+  const ptr = heap.allocate(bytes, fn, `a ${dtype} tensor of shape ${formatShape(dims)}`);
+  heap.u8().fill(0, ptr, ptr + bytes);
+  const state = new TensorState(heap, ptr, dtype, size, bytes);
+  const tensor = createTensor(state, dims);
+  registry?.register(tensor, { heap, ptr, bytes }, state);
+  return tensor;
+}
