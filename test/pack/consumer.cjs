@@ -1,0 +1,43 @@
+// Packed-package check: CommonJS require of the installed tarball in Node.
+// Prints one line `RESULT <json>`.
+const { init, initSync, backend, mseLoss } = require("mse-wasm");
+
+function beforeInit() {
+  try {
+    mseLoss([1], [2]);
+    return "no error";
+  } catch (e) {
+    return String(e && e.message);
+  }
+}
+
+async function main() {
+  const errorBeforeInit = beforeInit();
+  await init();
+  initSync(); // a no-op after init, must not throw
+  const seed4 = { input: [0.9, 0.2, 0.8, 0.5], target: [1.0, 0.4, 0.7, 1.0] };
+  const seed33 = {
+    input: [[1, 2, 3], [4, 5, 6], [7, 8, 9]],
+    target: [[1, 0, 0], [2, 5, 3], [4, 7, 10]],
+  };
+  const none33 = mseLoss(seed33.input, seed33.target, { reduction: "none" });
+  console.log(
+    "RESULT " +
+      JSON.stringify({
+        runtime: "node-cjs",
+        backend: backend(),
+        mean4: mseLoss(seed4.input, seed4.target),
+        sum4: mseLoss(seed4.input, seed4.target, { reduction: "sum" }),
+        mean33: mseLoss(seed33.input, seed33.target, { reduction: "mean" }),
+        sum33: mseLoss(seed33.input, seed33.target, { reduction: "sum" }),
+        none33: { data: Array.from(none33.data), shape: none33.shape, dtype: none33.data.constructor.name },
+        resolved: require.resolve("mse-wasm"),
+        errorBeforeInit,
+      }),
+  );
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});

@@ -1,0 +1,24 @@
+// Packed-package check: Deno importing `npm:mse-wasm` from the consumer project's
+// node_modules (deno.json: "nodeModulesDir": "manual"). Prints one line `RESULT <json>`.
+import { init, backend, mseLoss, type Tensor } from "npm:mse-wasm";
+
+await init();
+const seed4 = { input: [0.9, 0.2, 0.8, 0.5], target: [1.0, 0.4, 0.7, 1.0] };
+const seed33 = {
+  input: [[1, 2, 3], [4, 5, 6], [7, 8, 9]],
+  target: [[1, 0, 0], [2, 5, 3], [4, 7, 10]],
+};
+const none33 = mseLoss(seed33.input, seed33.target, { reduction: "none" }) as Tensor;
+console.log(
+  "RESULT " +
+    JSON.stringify({
+      runtime: "deno-npm",
+      backend: backend(),
+      mean4: mseLoss(seed4.input, seed4.target),
+      sum4: mseLoss(seed4.input, seed4.target, { reduction: "sum" }),
+      mean33: mseLoss(seed33.input, seed33.target, { reduction: "mean" }),
+      sum33: mseLoss(seed33.input, seed33.target, { reduction: "sum" }),
+      none33: { data: Array.from(none33.data), shape: none33.shape, dtype: none33.data.constructor.name },
+      resolved: import.meta.resolve("npm:mse-wasm"),
+    }),
+);
