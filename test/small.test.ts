@@ -1,0 +1,51 @@
+// mseLoss computes inputs of at most 16 elements in JS (ts/small.ts) instead of calling
+// wasm; that replay must return the kernels' bits exactly. A tensor-like {data, shape}
+// operand always goes through the wasm kernel, so it is the reference here.
+import { beforeAll, describe, expect, it } from "vitest";
+import { alloc, init, mseLoss } from "../ts/index.js";
+
+beforeAll(async () => {
+  await init();
+});
+
+/** Deterministic values spanning many magnitudes, both signs, and a few non-finite ones. */
+function values(n: number, seed: number): number[] {
+  let s = seed >>> 0;
+  const out: number[] = [];
+  for (let i = 0; i < n; i++) {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    const u = s / 2 ** 32;
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    out.push((u - 0.5) * 10 ** ((s / 2 ** 32) * 12 - 6));
+  }
+  return out;
+}
+
+describe.each(["float32", "float64"] as const)("%s inputs of 0..16 elements", (dtype) => {
+  const Ctor = dtype === "float32" ? Float32Array : Float64Array;
+  it("sum and mean equal the wasm kernel bit for bit, for typed arrays and WasmTensors", () => {
+    let cases = 0;
+    for (let n = 0; n <= 16; n++) {
+      for (let seed = 1; seed <= 40; seed++) {
+        const a = Ctor.from(values(n, seed));
+        const b = Ctor.from(values(n, seed * 7919));
+        if (seed === 1 && n > 0) a[0] = Infinity;
+        if (seed === 2 && n > 0) b[n - 1] = NaN;
+        if (seed === 3 && n > 1) a[n - 2] = dtype === "float32" ? 3e38 : 1e308;
+        for (const reduction of ["sum", "mean"] as const) {
+          const kernel = mseLoss({ data: a, shape: [n] }, { data: b, shape: [n] }, { reduction });
+          expect(Object.is(mseLoss(a, b, { reduction }), kernel)).toBe(true);
+          const x = alloc(dtype, [n]);
+          const y = alloc(dtype, [n]);
+          x.view.set(a);
+          y.view.set(b);
+          expect(Object.is(mseLoss(x, y, { reduction }), kernel)).toBe(true);
+          x.dispose();
+          y.dispose();
+          cases++;
+        }
+      }
+    }
+    expect(cases).toBe(17 * 40 * 2);
+  });
+});
