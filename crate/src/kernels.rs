@@ -354,10 +354,13 @@ fn reduce_run<E: Float, T: Term<E>, W: Src<E>, G: Src<E>>(
     let step_n = step_len::<E>();
     let weighted = T::SUMS_WEIGHT && W::PRESENT;
     let mut blocks = Blocks::<E::V>::new();
+    // One flat loop over whole steps: exact-length chunks carry no bounds checks, and a
+    // loop that is not unrolled keeps V8's register allocator from spilling (a fully
+    // unrolled 128-element block had all 64 loads hoisted and spilled to the stack).
     let full = n - n % step_n;
     let mut i = 0;
-    while i < full {
-        step(&mut blocks, term, &a[i..i + step_n], &b[i..i + step_n], w.part(i, step_n), g.part(i, step_n));
+    for (ca, cb) in a[..full].chunks_exact(step_n).zip(b[..full].chunks_exact(step_n)) {
+        step(&mut blocks, term, ca, cb, w.part(i, step_n), g.part(i, step_n));
         blocks.stepped(state, weighted);
         i += step_n;
     }
@@ -460,14 +463,16 @@ fn squared_impl<E: Float, W: Src<E>>(a: &[E], b: &[E], w: W, out: &mut [E]) {
     let n = min3(a.len(), b.len(), out.len());
     let lanes = <E::V as Vector>::LANES;
     let full = n - n % lanes;
+    let one = E::V::splat(E::ONE);
     let mut i = 0;
-    while i < full {
-        let t = Squared.vec::<W, Absent>(E::V::load(&a[i..]), E::V::load(&b[i..]), w.vec(i), E::V::splat(E::ONE));
-        t.store(&mut out[i..]);
+    // Exact-length chunks: no bounds checks in the loop.
+    let chunks = a[..full].chunks_exact(lanes).zip(b[..full].chunks_exact(lanes));
+    for ((ca, cb), co) in chunks.zip(out[..full].chunks_exact_mut(lanes)) {
+        Squared.vec::<W, Absent>(E::V::load(ca), E::V::load(cb), w.vec(i), one).store(co);
         i += lanes;
     }
     for i in full..n {
-        out[i] = squared_elem(a[i], b[i], if W::PRESENT { Some(w.get(i)) } else { None });
+        out[i] = squared_elem(a[i], b[i], opt(w, i));
     }
 }
 
@@ -483,9 +488,9 @@ fn gradient_impl<E: Float, W: Src<E>, G: Src<E>>(a: &[E], b: &[E], w: W, g: G, n
     let full = n - n % lanes;
     let vn = E::V::splat(norm);
     let mut i = 0;
-    while i < full {
-        let t = grad_vec::<E, W, G>(E::V::load(&a[i..]), E::V::load(&b[i..]), w.vec(i), g.vec(i), vn);
-        t.store(&mut out[i..]);
+    let chunks = a[..full].chunks_exact(lanes).zip(b[..full].chunks_exact(lanes));
+    for ((ca, cb), co) in chunks.zip(out[..full].chunks_exact_mut(lanes)) {
+        grad_vec::<E, W, G>(E::V::load(ca), E::V::load(cb), w.vec(i), g.vec(i), vn).store(co);
         i += lanes;
     }
     for i in full..n {
@@ -563,11 +568,12 @@ fn fused_impl<E: Float, W: Src<E>, G: Src<E>>(
     let step_n = step_len::<E>();
     let vn = E::V::splat(norm);
     let mut blocks = Blocks::<E::V>::new();
+    // One flat loop over exact-length chunks, as in `reduce_run` (same steps, same flushes).
     let full = n - n % step_n;
     let mut i = 0;
-    while i < full {
-        let (ga, gb) = (w.part(i, step_n), g.part(i, step_n));
-        fused_step(&mut blocks, &a[i..i + step_n], &b[i..i + step_n], ga, gb, vn, &mut grad[i..i + step_n]);
+    let chunks = a[..full].chunks_exact(step_n).zip(b[..full].chunks_exact(step_n));
+    for ((ca, cb), cg) in chunks.zip(grad[..full].chunks_exact_mut(step_n)) {
+        fused_step(&mut blocks, ca, cb, w.part(i, step_n), g.part(i, step_n), vn, cg);
         blocks.stepped(state, W::PRESENT);
         i += step_n;
     }
