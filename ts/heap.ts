@@ -25,6 +25,7 @@ export interface WasmSource {
 export type Source = FloatArray | WasmSource;
 
 type SumKernel = (state: number, a: number, b: number, w: number, n: number) => void;
+type SumOnceKernel = (a: number, b: number, n: number) => number;
 type NoneKernel = (a: number, b: number, w: number, n: number, out: number) => void;
 type GradKernel = (a: number, b: number, w: number, g: number, gStride: number, norm: number, n: number, out: number) => void;
 type FusedKernel = (
@@ -44,6 +45,8 @@ export interface MseExports {
   mse_simd(): number;
   mse_state_loss(state: number): number;
   mse_state_weight(state: number): number;
+  mse_sum_once_f32: SumOnceKernel;
+  mse_sum_once_f64: SumOnceKernel;
   mse_sum_f32: SumKernel;
   mse_sum_f64: SumKernel;
   mse_none_f32: NoneKernel;
@@ -182,9 +185,8 @@ export class Heap {
   readonly #state: number;
   readonly #regionA: number;
   readonly #regionB: number;
-  readonly #sum32: SumKernel;
-  readonly #sum64: SumKernel;
-  readonly #stateLoss: (state: number) => number;
+  readonly #sumOnce32: SumOnceKernel;
+  readonly #sumOnce64: SumOnceKernel;
   /** Bytes of the arena handed out in the current call. */
   #arenaTop = 0;
   /** Blocks of the current call that did not fit the arena: ptr, bytes pairs. */
@@ -228,9 +230,8 @@ export class Heap {
     this.#state = this.scratch + STATE_OFFSET;
     this.#regionA = this.scratch;
     this.#regionB = this.scratch + CHUNK_BYTES;
-    this.#sum32 = exports.mse_sum_f32;
-    this.#sum64 = exports.mse_sum_f64;
-    this.#stateLoss = exports.mse_state_loss;
+    this.#sumOnce32 = exports.mse_sum_once_f32;
+    this.#sumOnce64 = exports.mse_sum_once_f64;
   }
 
   /**
@@ -425,12 +426,11 @@ export class Heap {
       this.contiguous(SUM, "float32", n, a, b, null, null, 1, 1, null, null);
       return this.stateLoss();
     }
-    this.#zeroState();
+    this.#sync();
     const f32 = this.#f32;
     f32.set(a, this.#regionA >>> 2);
     f32.set(b, this.#regionB >>> 2);
-    this.#sum32(this.#state, this.#regionA, this.#regionB, 0, n);
-    return this.#stateLoss(this.#state);
+    return this.#sumOnce32(this.#regionA, this.#regionB, n);
   }
 
   /** Σ(a−b)² over two equal-length float64 arrays. */
@@ -441,12 +441,11 @@ export class Heap {
       this.contiguous(SUM, "float64", n, a, b, null, null, 1, 1, null, null);
       return this.stateLoss();
     }
-    this.#zeroState();
+    this.#sync();
     const f64 = this.#f64;
     f64.set(a, this.#regionA >>> 3);
     f64.set(b, this.#regionB >>> 3);
-    this.#sum64(this.#state, this.#regionA, this.#regionB, 0, n);
-    return this.#stateLoss(this.#state);
+    return this.#sumOnce64(this.#regionA, this.#regionB, n);
   }
 
   /** Σ(a−b)² over `n` elements of `dtype` already in wasm memory (two WasmTensors). */
@@ -457,9 +456,7 @@ export class Heap {
         ? smallSum32(this.#f32, a >>> 2, this.#f32, b >>> 2, n)
         : smallSum64(this.#f64, a >>> 3, this.#f64, b >>> 3, n);
     }
-    this.#zeroState();
-    (dtype === "float32" ? this.#sum32 : this.#sum64)(this.#state, a, b, 0, n);
-    return this.#stateLoss(this.#state);
+    return (dtype === "float32" ? this.#sumOnce32 : this.#sumOnce64)(a, b, n);
   }
 
   /**

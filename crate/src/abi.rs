@@ -177,7 +177,7 @@ const OK: i32 = 0;
 const BAD_PLAN: i32 = 1;
 
 macro_rules! exports {
-    ($t:ty, $sum:ident, $none:ident, $grad:ident, $fused:ident,
+    ($t:ty, $sum_once:ident, $sum:ident, $none:ident, $grad:ident, $fused:ident,
      $none_s:ident, $reduce_s:ident, $grad_s:ident, $grad_reduce_s:ident) => {
         /// Adds `sum((a - b)^2 * w)` and `sum(w)` over `n` contiguous elements into `state`.
         ///
@@ -189,6 +189,20 @@ macro_rules! exports {
             let (a, b, w) = unsafe { (slice(a, n), slice(b, n), weight(w, n)) };
             // SAFETY: as above.
             unsafe { with_state(state, |s| kernels::sum_squared(s, a, b, w)) }
+        }
+
+        /// `sum((a - b)^2)` over `n` contiguous elements from a fresh state: the
+        /// one-call hot path (no state to zero before, none to read after).
+        ///
+        /// # Safety
+        /// `a`, `b` valid for `n` reads.
+        #[no_mangle]
+        pub unsafe extern "C" fn $sum_once(a: *const $t, b: *const $t, n: usize) -> f64 {
+            // SAFETY: the pointers satisfy this function's contract.
+            let (a, b) = unsafe { (slice(a, n), slice(b, n)) };
+            let mut state = State::zero();
+            kernels::sum_squared(&mut state, a, b, None);
+            state.loss.value()
         }
 
         /// `out[i] = (a[i] - b[i])^2 * w[i]` over `n` contiguous elements.
@@ -437,6 +451,7 @@ unsafe fn strided<'a, T: Float>(
 
 exports!(
     f32,
+    mse_sum_once_f32,
     mse_sum_f32,
     mse_none_f32,
     mse_grad_f32,
@@ -448,6 +463,7 @@ exports!(
 );
 exports!(
     f64,
+    mse_sum_once_f64,
     mse_sum_f64,
     mse_none_f64,
     mse_grad_f64,
@@ -501,6 +517,19 @@ mod tests {
         let status = unsafe { mse_none_strided_f32(plan.as_ptr(), a.as_ptr(), a.as_ptr(), core::ptr::null(), out.as_mut_ptr()) };
         assert_eq!(status, OK);
         assert_eq!(out, [0.0; 4]);
+    }
+
+    #[test]
+    fn one_call_sum_equals_the_state_sum() {
+        let a: Vec<f32> = (0..1000).map(|i| (i as f32 * 0.37).sin()).collect();
+        let b: Vec<f32> = (0..1000).map(|i| (i as f32 * 0.11).cos()).collect();
+        let mut state = [0.0f64; 8];
+        // SAFETY: state has 8 words; a and b hold 1000 elements.
+        unsafe {
+            mse_sum_f32(state.as_mut_ptr(), a.as_ptr(), b.as_ptr(), core::ptr::null(), 1000);
+            let once = mse_sum_once_f32(a.as_ptr(), b.as_ptr(), 1000);
+            assert_eq!(once.to_bits(), mse_state_loss(state.as_mut_ptr()).to_bits());
+        }
     }
 
     #[test]
