@@ -33,8 +33,26 @@ type FusedKernel = (
   norm: number, n: number, gradOut: number, lossOut: number,
 ) => void;
 type NoneStridedKernel = (plan: number, a: number, b: number, w: number, out: number) => number;
-type ReduceStridedKernel = (plan: number, a: number, b: number, w: number, outLoss: number, outWeight: number) => number;
+type ReduceStridedKernel = (
+  plan: number,
+  a: number,
+  b: number,
+  w: number,
+  outLoss: number,
+  outWeight: number,
+  scratch: number,
+) => number;
 type GradStridedKernel = (plan: number, a: number, b: number, w: number, g: number, norm: number, out: number) => number;
+type GradReduceStridedKernel = (
+  plan: number,
+  a: number,
+  b: number,
+  w: number,
+  g: number,
+  norm: number,
+  out: number,
+  scratch: number,
+) => number;
 
 /** The exports of the crate (crate/ABI.md), as JS sees them. */
 export interface MseExports {
@@ -91,7 +109,7 @@ interface Kernels {
   readonly noneStrided: NoneStridedKernel;
   readonly reduceStrided: ReduceStridedKernel;
   readonly gradStrided: GradStridedKernel;
-  readonly gradReduceStrided: GradStridedKernel;
+  readonly gradReduceStrided: GradReduceStridedKernel;
 }
 
 /**
@@ -482,11 +500,16 @@ export class Heap {
       let pg = hold(call.g, "'gradOutput'");
       let out = 0;
       let outWeight = 0;
+      // Reductions get one compensation word per output (two with weights, or for a
+      // gradient its sums too), so the kernel can walk leading reduced dims outermost.
+      let scratch = 0;
       if (call.kind === REDUCE_STRIDED) {
         out = this.#take(call.outCount * 8, fn, "the reduced loss");
         if (call.outWeight !== null) outWeight = this.#take(call.outCount * 8, fn, "the weight sums");
+        scratch = this.#take(call.outCount * (call.outWeight !== null ? 16 : 8), fn, "the reduction scratch");
       } else {
         out = this.#take(call.outCount * bytes, fn, call.kind === NONE_STRIDED ? "the loss" : "the gradient");
+        if (call.kind === GRAD_REDUCE_STRIDED) scratch = this.#take(call.outCount * 16, fn, "the reduction scratch");
       }
       // 2. Copy operands in, through views derived now.
       const view = this.view(dtype);
@@ -518,13 +541,13 @@ export class Heap {
           status = k.noneStrided(plan, pa, pb, pw, out);
           break;
         case REDUCE_STRIDED:
-          status = k.reduceStrided(plan, pa, pb, pw, out, outWeight);
+          status = k.reduceStrided(plan, pa, pb, pw, out, outWeight, scratch);
           break;
         case GRAD_STRIDED:
           status = k.gradStrided(plan, pa, pb, pw, pg, call.norm, out);
           break;
         default:
-          status = k.gradReduceStrided(plan, pa, pb, pw, pg, call.norm, out);
+          status = k.gradReduceStrided(plan, pa, pb, pw, pg, call.norm, out, scratch);
           break;
       }
       if (status !== 0) {

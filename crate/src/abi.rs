@@ -292,10 +292,13 @@ macro_rules! exports {
         }
 
         /// Per kept index: `out_loss[j] = sum((a - b)^2 * w)`, `out_weight[j] = sum(w)`
-        /// over the reduced dims; returns 0, or 1 for a bad plan.
+        /// over the reduced dims; returns 0, or 1 for a bad plan. `scratch` (null, or one
+        /// `f64` per output, two when `out_weight` is given) lets reductions over leading
+        /// dims walk them outermost instead of gathering.
         ///
         /// # Safety
-        /// Each operand valid for its extent; outputs valid for the kept count (`out_weight` may be null).
+        /// Each operand valid for its extent; outputs and `scratch` valid for their counts
+        /// (`out_weight`, `scratch` may be null); no output aliases another pointer.
         #[no_mangle]
         pub unsafe extern "C" fn $reduce_s(
             plan: *const i32,
@@ -304,6 +307,7 @@ macro_rules! exports {
             w: *const $t,
             out_loss: *mut f64,
             out_weight: *mut f64,
+            scratch: *mut f64,
         ) -> i32 {
             // SAFETY: the pointers satisfy this function's contract.
             let (plan, ops) = match unsafe { strided(plan, a, b, w, core::ptr::null()) } {
@@ -314,10 +318,13 @@ macro_rules! exports {
                 Some(n) => n,
                 None => return BAD_PLAN,
             };
+            let scratch_n = if out_weight.is_null() { n } else { 2 * n };
             // SAFETY: as above.
-            let (loss, weight) = unsafe { (slice_mut(out_loss, n), slice_mut(out_weight, n)) };
+            let (loss, weight, scratch) =
+                unsafe { (slice_mut(out_loss, n), slice_mut(out_weight, n), slice_mut(scratch, scratch_n)) };
             let weight = if out_weight.is_null() { None } else { Some(weight) };
-            kernels::reduce_strided(&plan, &ops, loss, weight);
+            let scratch = if scratch.len() == scratch_n && scratch_n > 0 { Some(scratch) } else { None };
+            kernels::reduce_strided(&plan, &ops, loss, weight, scratch);
             OK
         }
 
@@ -350,10 +357,12 @@ macro_rules! exports {
         }
 
         /// Per kept index: `out[j] = sum(((a - b) * norm) * g * w)` over the reduced dims;
-        /// returns 0, or 1 for a bad plan.
+        /// returns 0, or 1 for a bad plan. `scratch` (null, or two `f64` per output) as in
+        /// the reduce kernel.
         ///
         /// # Safety
-        /// Each operand valid for its extent under the plan; `out` for the kept count.
+        /// Each operand valid for its extent under the plan; `out` for the kept count;
+        /// `scratch` null or valid for twice the kept count; no aliasing.
         #[no_mangle]
         pub unsafe extern "C" fn $grad_reduce_s(
             plan: *const i32,
@@ -363,6 +372,7 @@ macro_rules! exports {
             g: *const $t,
             norm: $t,
             out: *mut $t,
+            scratch: *mut f64,
         ) -> i32 {
             // SAFETY: the pointers satisfy this function's contract.
             let (plan, ops) = match unsafe { strided(plan, a, b, w, g) } {
@@ -374,7 +384,9 @@ macro_rules! exports {
                 None => return BAD_PLAN,
             };
             // SAFETY: as above.
-            kernels::gradient_reduce_strided(&plan, &ops, norm, unsafe { slice_mut(out, n) });
+            let (out, scratch) = unsafe { (slice_mut(out, n), slice_mut(scratch, 2 * n)) };
+            let scratch = if scratch.is_empty() { None } else { Some(scratch) };
+            kernels::gradient_reduce_strided(&plan, &ops, norm, out, scratch);
             OK
         }
     };

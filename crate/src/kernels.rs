@@ -790,8 +790,33 @@ fn for_each_run(plan: &Plan, lo: usize, base: [usize; 4], mut f: impl FnMut(&Run
 }
 
 /// For every kept index `j`: `loss[j] = sum((a - b)^2 * w)` and `weight[j] = sum(w)`
-/// over the reduced dims, each with a fresh accumulator.
-pub fn reduce_strided<E: Float>(plan: &Plan, ops: &Operands<'_, E>, loss: &mut [f64], mut weight: Option<&mut [f64]>) {
+/// over the reduced dims.
+///
+/// When the reduced dims' innermost run is contiguous, each output gets a fresh
+/// blocked accumulator over its runs. Otherwise (an axis reduction over leading axes)
+/// that order would gather every element of a short strided run, so when `scratch`
+/// (one `f64` per output, two when weighted) is given the reduced dims are walked
+/// outermost instead and each term is added to its output's TwoSum pair.
+pub fn reduce_strided<E: Float>(
+    plan: &Plan,
+    ops: &Operands<'_, E>,
+    loss: &mut [f64],
+    mut weight: Option<&mut [f64]>,
+    scratch: Option<&mut [f64]>,
+) {
+    if let Some(scratch) = scratch {
+        if gathers(plan, ops) {
+            let n = loss.len();
+            let (comp, wcomp) = scratch.split_at_mut(n);
+            let weights = match weight {
+                Some(w) => Some((w, wcomp)),
+                None => None,
+            };
+            let term = |a: E, b: E, w: Option<E>, _g: Option<E>| squared_elem(a, b, w);
+            reduce_outer(&reduced_first(plan), ops, term, loss, comp, weights);
+            return;
+        }
+    }
     let mut j = 0;
     for_each_index(plan, 0, plan.kept, [0; 4], |base| {
         let mut state = State::zero();
@@ -805,8 +830,26 @@ pub fn reduce_strided<E: Float>(plan: &Plan, ops: &Operands<'_, E>, loss: &mut [
 }
 
 /// For every kept index `j`: `out[j] = sum(((a - b) * norm) * g * w)` over the
-/// reduced dims, rounded once to `E`.
-pub fn gradient_reduce_strided<E: Float>(plan: &Plan, ops: &Operands<'_, E>, norm: E, out: &mut [E]) {
+/// reduced dims, rounded once to `E`. `scratch` (two `f64` per output) enables the
+/// reduced-dims-outermost order, as in [`reduce_strided`].
+pub fn gradient_reduce_strided<E: Float>(
+    plan: &Plan,
+    ops: &Operands<'_, E>,
+    norm: E,
+    out: &mut [E],
+    scratch: Option<&mut [f64]>,
+) {
+    if let Some(scratch) = scratch {
+        if gathers(plan, ops) {
+            let (sums, comp) = scratch.split_at_mut(out.len());
+            let term = |a: E, b: E, w: Option<E>, g: Option<E>| grad_elem(a, b, w, g, norm);
+            reduce_outer(&reduced_first(plan), ops, term, sums, comp, None);
+            for (o, s) in out.iter_mut().zip(sums.iter()) {
+                *o = E::from_f64(*s);
+            }
+            return;
+        }
+    }
     let mut j = 0;
     for_each_index(plan, 0, plan.kept, [0; 4], |base| {
         let mut state = State::zero();
@@ -814,6 +857,95 @@ pub fn gradient_reduce_strided<E: Float>(plan: &Plan, ops: &Operands<'_, E>, nor
         out[j] = E::from_f64(state.loss.value());
         j += 1;
     });
+}
+
+/// Whether the kept-first order would gather: something is reduced, something is
+/// kept, and the innermost reduced run is not contiguous for every operand.
+fn gathers<E: Float>(plan: &Plan, ops: &Operands<'_, E>) -> bool {
+    if plan.kept == 0 || plan.kept >= plan.rank {
+        return false;
+    }
+    let last = plan.rank - 1;
+    let run = Run {
+        off: [0; 4],
+        stride: [plan.strides[A][last], plan.strides[B][last], plan.strides[W][last], plan.strides[G][last]],
+        len: plan.shape[last],
+    };
+    !run.contiguous(ops)
+}
+
+/// The plan with its reduced dims moved in front of its kept dims; `kept` then
+/// counts the leading reduced dims.
+fn reduced_first(plan: &Plan) -> Plan {
+    let mut p = *plan;
+    let order = (plan.kept..plan.rank).chain(0..plan.kept);
+    for (d, src) in order.enumerate() {
+        p.shape[d] = plan.shape[src];
+        for o in 0..4 {
+            p.strides[o][d] = plan.strides[o][src];
+        }
+    }
+    p.kept = plan.rank - plan.kept;
+    p
+}
+
+/// TwoSum of `v` into the pair `(s, c)`.
+#[inline(always)]
+fn two_sum(s: &mut f64, c: &mut f64, v: f64) {
+    let t = *s + v;
+    let bp = t - *s;
+    *c += (*s - (t - bp)) + (v - bp);
+    *s = t;
+}
+
+/// Walks a reduced-first plan (`plan.kept` leading reduced dims, then the kept dims)
+/// and adds `term` of every element to its output's TwoSum pair; then folds each pair
+/// into `sums` (a non-finite sum is kept as it is). Elementwise `f64` arithmetic only,
+/// so both builds agree bit for bit.
+fn reduce_outer<E: Float>(
+    plan: &Plan,
+    ops: &Operands<'_, E>,
+    term: impl Fn(E, E, Option<E>, Option<E>) -> E,
+    sums: &mut [f64],
+    comp: &mut [f64],
+    mut weights: Option<(&mut [f64], &mut [f64])>,
+) {
+    sums.iter_mut().for_each(|x| *x = 0.0);
+    comp.iter_mut().for_each(|x| *x = 0.0);
+    if let Some((ws, wc)) = weights.as_mut() {
+        ws.iter_mut().for_each(|x| *x = 0.0);
+        wc.iter_mut().for_each(|x| *x = 0.0);
+    }
+    let lead = plan.kept;
+    for_each_index(plan, 0, lead, [0; 4], |base| {
+        let mut j = 0;
+        for_each_run(plan, lead, base, |run| {
+            for k in 0..run.len {
+                let a = ops.a[run.off[A] + k * run.stride[A]];
+                let b = ops.b[run.off[B] + k * run.stride[B]];
+                let w = ops.w.map(|w| w[run.off[W] + k * run.stride[W]]);
+                let g = ops.g.map(|g| g[run.off[G] + k * run.stride[G]]);
+                two_sum(&mut sums[j], &mut comp[j], term(a, b, w, g).to_f64());
+                if let (Some((ws, wc)), Some(w)) = (weights.as_mut(), w) {
+                    two_sum(&mut ws[j], &mut wc[j], w.to_f64());
+                }
+                j += 1;
+            }
+        });
+    });
+    let fold = |s: &mut f64, c: f64| {
+        if s.is_finite() {
+            *s += c;
+        }
+    };
+    for (s, c) in sums.iter_mut().zip(comp.iter()) {
+        fold(s, *c);
+    }
+    if let Some((ws, wc)) = weights {
+        for (s, c) in ws.iter_mut().zip(wc.iter()) {
+            fold(s, *c);
+        }
+    }
 }
 
 /// Elementwise over every dim: `out = (a - b)^2 * w`, row-major.
@@ -1021,7 +1153,7 @@ mod tests {
         let p = plan(&[n], [&[1], &[1], &[], &[]], 0);
         let ops = Operands { a: &a, b: &b, w: None, g: None };
         let mut out = [0.0f64];
-        reduce_strided(&p, &ops, &mut out, None);
+        reduce_strided(&p, &ops, &mut out, None, None);
         assert_eq!(out[0].to_bits(), sum32(&a, &b, None).0.to_bits());
     }
 
@@ -1035,7 +1167,7 @@ mod tests {
         let a: Vec<f32> = a2.iter().step_by(2).copied().collect();
         let p = plan(&[n], [&[2], &[1], &[], &[]], 0);
         let mut out = [0.0f64];
-        reduce_strided(&p, &Operands { a: &a2, b: &b, w: None, g: None }, &mut out, None);
+        reduce_strided(&p, &Operands { a: &a2, b: &b, w: None, g: None }, &mut out, None, None);
         assert_eq!(out[0].to_bits(), sum32(&a, &b, None).0.to_bits());
     }
 
@@ -1047,7 +1179,7 @@ mod tests {
         let p = plan(&[2, 3], [&[3, 1], &[0, 1], &[], &[]], 0);
         let ops = Operands { a: &a, b: &b, w: None, g: None };
         let mut s = [0.0f64];
-        reduce_strided(&p, &ops, &mut s, None);
+        reduce_strided(&p, &ops, &mut s, None, None);
         assert_eq!(s[0], 0.0 + 1.0 + 1.0 + 9.0 + 16.0 + 16.0);
         let mut out = [0.0f64; 6];
         squared_strided(&p, &ops, &mut out);
@@ -1055,8 +1187,13 @@ mod tests {
         // axis 0 reduction: kept dim 1 first, then reduced dim 0.
         let p = plan(&[3, 2], [&[1, 3], &[1, 0], &[], &[]], 1);
         let mut cols = [0.0f64; 3];
-        reduce_strided(&p, &ops, &mut cols, None);
+        reduce_strided(&p, &ops, &mut cols, None, None);
         assert_eq!(cols, [9.0, 17.0, 17.0]);
+        // The same with scratch: the reduced dim (stride 3 in a) is walked outermost.
+        let mut scratch = [0.0f64; 3];
+        let mut cols2 = [0.0f64; 3];
+        reduce_strided(&p, &ops, &mut cols2, None, Some(&mut scratch));
+        assert_eq!(cols2, [9.0, 17.0, 17.0]);
     }
 
     #[test]
@@ -1074,8 +1211,20 @@ mod tests {
         let b = [0.0f64, 1.0, 2.0, 2.0, 5.0, 1.0];
         let p = plan(&[3, 2], [&[1, 0], &[2, 1], &[], &[]], 1);
         let mut grad = [0.0f64; 3];
-        gradient_reduce_strided(&p, &Operands { a: &a, b: &b, w: None, g: None }, 2.0, &mut grad);
+        gradient_reduce_strided(&p, &Operands { a: &a, b: &b, w: None, g: None }, 2.0, &mut grad, None);
         assert_eq!(grad, [2.0 * (1.0 + 0.0), 2.0 * (0.0 + 0.0), 2.0 * (-2.0 + 2.0)]);
+        // input [2] broadcast against target [3, 2]: the reduced dim is the leading one.
+        let a = [1.0f64, 2.0];
+        let b = [0.0f64, 1.0, 2.0, 2.0, 5.0, 1.0];
+        let p = plan(&[2, 3], [&[1, 0], &[1, 2], &[], &[]], 1);
+        let ops = Operands { a: &a, b: &b, w: None, g: None };
+        let mut gather = [0.0f64; 2];
+        gradient_reduce_strided(&p, &ops, 2.0, &mut gather, None);
+        let mut scratch = [0.0f64; 4];
+        let mut outer = [0.0f64; 2];
+        gradient_reduce_strided(&p, &ops, 2.0, &mut outer, Some(&mut scratch));
+        assert_eq!(gather, [2.0 * (1.0 - 1.0 - 4.0), 2.0 * (1.0 + 0.0 + 1.0)]);
+        assert_eq!(outer, gather);
     }
 
     #[test]
