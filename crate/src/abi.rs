@@ -278,12 +278,8 @@ macro_rules! exports {
         #[no_mangle]
         pub unsafe extern "C" fn $none_s(plan: *const i32, a: *const $t, b: *const $t, w: *const $t, out: *mut $t) -> i32 {
             // SAFETY: the pointers satisfy this function's contract.
-            let (plan, ops) = match unsafe { strided(plan, a, b, w, core::ptr::null()) } {
+            let (plan, ops, n) = match unsafe { strided(plan, a, b, w, core::ptr::null(), Outputs::All) } {
                 Some(x) => x,
-                None => return BAD_PLAN,
-            };
-            let n = match plan.count(0, plan.rank) {
-                Some(n) => n,
                 None => return BAD_PLAN,
             };
             // SAFETY: as above.
@@ -310,12 +306,8 @@ macro_rules! exports {
             scratch: *mut f64,
         ) -> i32 {
             // SAFETY: the pointers satisfy this function's contract.
-            let (plan, ops) = match unsafe { strided(plan, a, b, w, core::ptr::null()) } {
+            let (plan, ops, n) = match unsafe { strided(plan, a, b, w, core::ptr::null(), Outputs::Kept) } {
                 Some(x) => x,
-                None => return BAD_PLAN,
-            };
-            let n = match plan.count(0, plan.kept) {
-                Some(n) => n,
                 None => return BAD_PLAN,
             };
             let scratch_n = if out_weight.is_null() { n } else { 2 * n };
@@ -343,12 +335,8 @@ macro_rules! exports {
             out: *mut $t,
         ) -> i32 {
             // SAFETY: the pointers satisfy this function's contract.
-            let (plan, ops) = match unsafe { strided(plan, a, b, w, g) } {
+            let (plan, ops, n) = match unsafe { strided(plan, a, b, w, g, Outputs::All) } {
                 Some(x) => x,
-                None => return BAD_PLAN,
-            };
-            let n = match plan.count(0, plan.rank) {
-                Some(n) => n,
                 None => return BAD_PLAN,
             };
             // SAFETY: as above.
@@ -375,12 +363,8 @@ macro_rules! exports {
             scratch: *mut f64,
         ) -> i32 {
             // SAFETY: the pointers satisfy this function's contract.
-            let (plan, ops) = match unsafe { strided(plan, a, b, w, g) } {
+            let (plan, ops, n) = match unsafe { strided(plan, a, b, w, g, Outputs::Kept) } {
                 Some(x) => x,
-                None => return BAD_PLAN,
-            };
-            let n = match plan.count(0, plan.kept) {
-                Some(n) => n,
                 None => return BAD_PLAN,
             };
             // SAFETY: as above.
@@ -421,7 +405,14 @@ unsafe fn grad_output<'a, T: Float>(g: *const T, g_stride: usize, n: usize) -> O
     }
 }
 
-/// Decodes a plan and makes each operand a slice of exactly its extent.
+/// What a strided kernel writes one output for: every element, or every kept index.
+enum Outputs {
+    All,
+    Kept,
+}
+
+/// Decodes a plan, makes each operand a slice of exactly its extent, and counts the
+/// outputs.
 ///
 /// # Safety
 /// `plan` as in `read_plan`; each non-null operand valid for its extent under it.
@@ -431,7 +422,8 @@ unsafe fn strided<'a, T: Float>(
     b: *const T,
     w: *const T,
     g: *const T,
-) -> Option<(Plan, Operands<'a, T>)> {
+    outputs: Outputs,
+) -> Option<(Plan, Operands<'a, T>, usize)> {
     // SAFETY: forwarded contract.
     let plan = unsafe { read_plan(plan) }?;
     let ext = |o: usize, p: *const T| -> Option<usize> {
@@ -458,7 +450,11 @@ unsafe fn strided<'a, T: Float>(
             g: if g.is_null() { None } else { Some(slice(g, ng)) },
         }
     };
-    Some((plan, ops))
+    let count = match outputs {
+        Outputs::All => plan.count(0, plan.rank)?,
+        Outputs::Kept => plan.count(0, plan.kept)?,
+    };
+    Some((plan, ops, count))
 }
 
 exports!(

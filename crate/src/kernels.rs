@@ -365,32 +365,46 @@ fn reduce_run<E: Float, T: Term<E>, W: Src<E>, G: Src<E>>(
         i += step_n;
     }
     if full < n {
-        let rest = n - full;
-        let mut pa = [E::ZERO; MAX_STEP];
-        let mut pb = [E::ZERO; MAX_STEP];
-        let mut pw = [E::ZERO; MAX_STEP];
-        let mut pg = [E::ZERO; MAX_STEP];
-        pa[..rest].copy_from_slice(&a[full..n]);
-        pb[..rest].copy_from_slice(&b[full..n]);
-        for j in 0..rest {
-            if W::PRESENT {
-                pw[j] = w.get(full + j);
-            }
-            if G::PRESENT {
-                pg[j] = g.get(full + j);
-            }
-        }
+        let r = Remainder::new(a, b, w, g, full, n);
         step(
             &mut blocks,
             term,
-            &pa[..step_n],
-            &pb[..step_n],
-            padded::<E, W>(&pw[..step_n]),
-            padded::<E, G>(&pg[..step_n]),
+            &r.a[..step_n],
+            &r.b[..step_n],
+            padded::<E, W>(&r.w[..step_n]),
+            padded::<E, G>(&r.g[..step_n]),
         );
         blocks.steps += 1;
     }
     blocks.flush(state, weighted);
+}
+
+/// A run's last `< step` elements of every operand, zero-padded to one whole step
+/// (padding adds exactly nothing: `(0 - 0)^2 * 0`).
+struct Remainder<E> {
+    a: [E; MAX_STEP],
+    b: [E; MAX_STEP],
+    w: [E; MAX_STEP],
+    g: [E; MAX_STEP],
+}
+
+impl<E: Float> Remainder<E> {
+    #[inline(always)]
+    fn new<W: Src<E>, G: Src<E>>(a: &[E], b: &[E], w: W, g: G, from: usize, to: usize) -> Self {
+        let mut r = Remainder { a: [E::ZERO; MAX_STEP], b: [E::ZERO; MAX_STEP], w: [E::ZERO; MAX_STEP], g: [E::ZERO; MAX_STEP] };
+        let rest = to - from;
+        r.a[..rest].copy_from_slice(&a[from..to]);
+        r.b[..rest].copy_from_slice(&b[from..to]);
+        for j in 0..rest {
+            if W::PRESENT {
+                r.w[j] = w.get(from + j);
+            }
+            if G::PRESENT {
+                r.g[j] = g.get(from + j);
+            }
+        }
+        r
+    }
 }
 
 /// The padded copy of an operand, or the absent operand itself.
@@ -578,33 +592,19 @@ fn fused_impl<E: Float, W: Src<E>, G: Src<E>>(
         i += step_n;
     }
     if full < n {
-        let rest = n - full;
-        let mut pa = [E::ZERO; MAX_STEP];
-        let mut pb = [E::ZERO; MAX_STEP];
-        let mut pw = [E::ZERO; MAX_STEP];
-        let mut pg = [E::ZERO; MAX_STEP];
+        let r = Remainder::new(a, b, w, g, full, n);
         let mut pgrad = [E::ZERO; MAX_STEP];
-        pa[..rest].copy_from_slice(&a[full..n]);
-        pb[..rest].copy_from_slice(&b[full..n]);
-        for j in 0..rest {
-            if W::PRESENT {
-                pw[j] = w.get(full + j);
-            }
-            if G::PRESENT {
-                pg[j] = g.get(full + j);
-            }
-        }
         fused_step(
             &mut blocks,
-            &pa[..step_n],
-            &pb[..step_n],
-            padded::<E, W>(&pw[..step_n]),
-            padded::<E, G>(&pg[..step_n]),
+            &r.a[..step_n],
+            &r.b[..step_n],
+            padded::<E, W>(&r.w[..step_n]),
+            padded::<E, G>(&r.g[..step_n]),
             vn,
             &mut pgrad[..step_n],
         );
         blocks.steps += 1;
-        grad[full..n].copy_from_slice(&pgrad[..rest]);
+        grad[full..n].copy_from_slice(&pgrad[..n - full]);
     }
     blocks.flush(state, W::PRESENT);
 }
