@@ -2,7 +2,7 @@
 // wasm; that replay must return the kernels' bits exactly. A tensor-like {data, shape}
 // operand always goes through the wasm kernel, so it is the reference here.
 import { beforeAll, describe, expect, it } from "vitest";
-import { alloc, init, mseLoss } from "../ts/index.js";
+import { alloc, init, mseLoss, mseLossBackward, mseLossWithGrad } from "../ts/index.js";
 
 beforeAll(async () => {
   await init();
@@ -47,5 +47,29 @@ describe.each(["float32", "float64"] as const)("%s inputs of 0..16 elements", (d
       }
     }
     expect(cases).toBe(17 * 40 * 2);
+  });
+});
+
+describe.each(["float32", "float64"] as const)("mseLossWithGrad on plain %s arrays", (dtype) => {
+  const Ctor = dtype === "float32" ? Float32Array : Float64Array;
+  it("equals the general path (tensor-like operands) bit for bit, lengths 1..300", () => {
+    let cases = 0;
+    for (let n = 1; n <= 300; n += n < 40 ? 1 : 37) {
+      const a = Ctor.from(values(n, n));
+      const b = Ctor.from(values(n, n * 31));
+      for (const reduction of ["sum", "mean"] as const) {
+        const fast = mseLossWithGrad(a, b, { reduction });
+        const general = mseLossWithGrad({ data: a, shape: [n] }, { data: b, shape: [n] }, { reduction });
+        expect(Object.is(fast.loss, general.loss)).toBe(true);
+        expect(fast.grad.shape).toEqual([n]);
+        expect(fast.grad.data).toBeInstanceOf(Ctor);
+        expect(Array.from(fast.grad.data)).toEqual(Array.from(general.grad.data));
+        const backward = mseLossBackward(a, b, { reduction });
+        expect(Array.from(fast.grad.data)).toEqual(Array.from(backward.data));
+        expect(Object.is(fast.loss, mseLoss(a, b, { reduction }))).toBe(true);
+        cases++;
+      }
+    }
+    expect(cases).toBeGreaterThan(80);
   });
 });

@@ -7,6 +7,7 @@ import {
   GRAD,
   GRAD_REDUCE_STRIDED,
   GRAD_STRIDED,
+  type Heap,
   type Source,
 } from "./heap.js";
 import {
@@ -26,6 +27,7 @@ import {
 } from "./loss.js";
 import { MEAN, NONE, SUM, parseOptions, reductionName, type MseLossBackwardOptions, type ParsedOptions } from "./options.js";
 import { PLAN_WORDS, buildPlan, checkBroadcastsTo } from "./shape.js";
+import { SMALL_MAX, smallSum32, smallSum64 } from "./small.js";
 
 /** The loss and its gradient w.r.t. `input`, from `mseLossWithGrad`. */
 export interface LossWithGrad {
@@ -176,9 +178,62 @@ export function backwardWithOptions(fn: string, input: unknown, target: unknown,
   return gradient(p, o, null);
 }
 
+/**
+ * The training-loop case of mseLossWithGrad without the general planning: two plain
+ * equal-length, non-empty Float32Arrays (or Float64Arrays), `"mean"` or `"sum"`, no
+ * weight, axis, keepdims or gradOutput. Same kernels and the same bits as the general
+ * path; inputs of at most 16 elements are replayed in JS (ts/small.ts), the gradient
+ * elementwise as the kernel computes it: `(input - target) * norm` in the dtype.
+ * Returns undefined for anything else.
+ */
+function fastWithGrad(heap: Heap, input: unknown, target: unknown, o: ParsedOptions): LossWithGrad | undefined {
+  if (o.axis !== null || o.keepdims || o.weight !== undefined || o.gradOutput !== undefined || o.reduction === NONE) {
+    return undefined;
+  }
+  let f32: boolean;
+  if (input instanceof Float32Array) {
+    if (!(target instanceof Float32Array) || Object.getPrototypeOf(input) !== Float32Array.prototype) return undefined;
+    if (Object.getPrototypeOf(target) !== Float32Array.prototype) return undefined;
+    f32 = true;
+  } else if (input instanceof Float64Array) {
+    if (!(target instanceof Float64Array) || Object.getPrototypeOf(input) !== Float64Array.prototype) return undefined;
+    if (Object.getPrototypeOf(target) !== Float64Array.prototype) return undefined;
+    f32 = false;
+  } else {
+    return undefined;
+  }
+  const n = input.length;
+  if (n === 0 || target.length !== n) return undefined;
+  const norm = o.reduction === MEAN ? 2 / n : 2;
+  let sum: number;
+  let grad: Float32Array | Float64Array;
+  if (n <= SMALL_MAX) {
+    if (f32) {
+      const g = new Float32Array(n);
+      const nf = Math.fround(norm);
+      for (let i = 0; i < n; i++) g[i] = Math.fround((input[i] as number) - (target[i] as number)) * nf;
+      sum = smallSum32(input, 0, target, 0, n);
+      grad = g;
+    } else {
+      const g = new Float64Array(n);
+      for (let i = 0; i < n; i++) g[i] = ((input[i] as number) - (target[i] as number)) * norm;
+      sum = smallSum64(input, 0, target, 0, n);
+      grad = g;
+    }
+  } else {
+    const dtype = f32 ? "float32" : "float64";
+    grad = f32 ? new Float32Array(n) : new Float64Array(n);
+    heap.contiguous(FUSED, dtype, n, input, target as typeof input, null, null, 1, f32 ? Math.fround(norm) : norm, grad, null);
+    sum = heap.stateLoss();
+  }
+  return { loss: o.reduction === SUM ? sum : sum / n, grad: { data: grad, shape: [n] } };
+}
+
 /** mseLossWithGrad with parsed options. */
 export function lossWithGradWithOptions(fn: string, input: unknown, target: unknown, o: ParsedOptions): LossWithGrad {
   const heap = requireHeap(fn);
+  const fast = fastWithGrad(heap, input, target, o);
+  if (fast !== undefined) return fast;
   const p = prepare(fn, heap, input, target, o, o.gradOutput);
   if (o.axis === null && p.contiguous && p.numel > 0 && !(o.reduction === MEAN && p.weight !== null)) {
     const spec = resolveGrad(p, o, null);
