@@ -1,0 +1,101 @@
+// Naive JavaScript baselines and the mse-wasm contenders.
+//
+// The naive loops are what a user writes by hand: one `for` over the two arrays, one JS-number
+// (float64) accumulator, divide by n. float32 and float64 get separate function objects so each
+// stays monomorphic in V8. The gradient baseline allocates a fresh output array per call, as
+// every other gradient contender returns a fresh, caller-owned gradient.
+
+export function naiveMeanF32(input, target) {
+  const n = input.length;
+  let sum = 0;
+  for (let i = 0; i < n; i++) { const d = input[i] - target[i]; sum += d * d; }
+  return sum / n;
+}
+
+export function naiveMeanF64(input, target) {
+  const n = input.length;
+  let sum = 0;
+  for (let i = 0; i < n; i++) { const d = input[i] - target[i]; sum += d * d; }
+  return sum / n;
+}
+
+export function naiveLossGradF32(input, target) {
+  const n = input.length;
+  const grad = new Float32Array(n);
+  const scale = 2 / n;
+  let sum = 0;
+  for (let i = 0; i < n; i++) { const d = input[i] - target[i]; sum += d * d; grad[i] = scale * d; }
+  return { loss: sum / n, grad };
+}
+
+export function naiveLossGradF64(input, target) {
+  const n = input.length;
+  const grad = new Float64Array(n);
+  const scale = 2 / n;
+  let sum = 0;
+  for (let i = 0; i < n; i++) { const d = input[i] - target[i]; sum += d * d; grad[i] = scale * d; }
+  return { loss: sum / n, grad };
+}
+
+/** Zero-copy operands: WasmTensors holding a copy of the case's data (made once, outside timing). */
+export function makeWasmTensors(lib, dtype, input, target) {
+  const a = lib.alloc(dtype, [input.length]);
+  const b = lib.alloc(dtype, [target.length]);
+  a.view.set(input);
+  b.view.set(target);
+  return { a, b, dispose() { a.dispose(); b.dispose(); } };
+}
+
+/** The contenders of one case ({ id, group, label, call | sample, backend? }) and a teardown freeing their WasmTensors. */
+export function buildContenders({ lib, tfx, dtype, n, input, target, groups, nativeFor }) {
+  const f32 = dtype === "float32";
+  const list = [];
+  const add = (c) => list.push(c);
+  // one pair of WasmTensors shared by every zero-copy contender of the case
+  let zc = null;
+  const wasmTensors = () => {
+    if (!zc) zc = makeWasmTensors(lib, dtype, input, target);
+    return zc;
+  };
+
+  // ---- loss ("mean") ----
+  if (groups.includes("mean")) {
+    const naive = f32 ? naiveMeanF32 : naiveMeanF64;
+    add({ id: "naive", group: "mean", label: "naive JS loop", call: () => naive(input, target) });
+    if (tfx && f32) {
+      for (const backend of tfx.backends) {
+        add({ id: `tfjs-${backend}`, group: "mean", label: `TF.js ${backend}${backend === "wasm" ? " (SIMD)" : ""}`, backend, call: tfx.tfMean(input, target) });
+      }
+    }
+    if (lib) {
+      add({ id: "mse-js", group: "mean", label: "mse-wasm, JS typed arrays", call: () => lib.mseLoss(input, target) });
+      const { a, b } = wasmTensors();
+      add({ id: "mse-zc", group: "mean", label: "mse-wasm, WasmTensor (zero-copy)", call: () => lib.mseLoss(a, b) });
+    }
+    if (nativeFor) {
+      const nat = nativeFor(n);
+      if (nat) add({ id: "native-c", group: "mean", label: "native C -O3 -march=native (bandwidth ref.)", sample: nat.sample, noValue: true });
+    }
+  }
+
+  // ---- fused loss + gradient ("grad") ----
+  if (groups.includes("grad")) {
+    const naiveGrad = f32 ? naiveLossGradF32 : naiveLossGradF64;
+    add({ id: "naive-grad", group: "grad", label: "naive JS loss+grad loop", call: () => { const r = naiveGrad(input, target); return r.loss + r.grad[0] * 0; } });
+    if (tfx && f32) {
+      for (const backend of tfx.backends) {
+        if (tfx.gradMaxN[backend] !== undefined && n > tfx.gradMaxN[backend]) continue;
+        add({ id: `tfjs-${backend}-grad`, group: "grad", label: `TF.js ${backend} valueAndGrad`, backend, call: tfx.tfValueAndGrad(input, target) });
+      }
+    }
+    if (lib) {
+      const { mseLoss, mseLossWithGrad, mseLossBackward } = lib;
+      add({ id: "withgrad-js", group: "grad", label: "mseLossWithGrad, JS typed arrays", call: () => { const r = mseLossWithGrad(input, target); return r.loss + r.grad.data[0] * 0; } });
+      const { a, b } = wasmTensors();
+      add({ id: "withgrad-zc", group: "grad", label: "mseLossWithGrad, WasmTensor", call: () => { const r = mseLossWithGrad(a, b); return r.loss + r.grad.data[0] * 0; } });
+      add({ id: "separate-js", group: "grad", label: "mseLoss + mseLossBackward, JS typed arrays", call: () => mseLoss(input, target) + mseLossBackward(input, target).data[0] * 0 });
+      add({ id: "separate-zc", group: "grad", label: "mseLoss + mseLossBackward, WasmTensor", call: () => mseLoss(a, b) + mseLossBackward(a, b).data[0] * 0 });
+    }
+  }
+  return { contenders: list, teardown: () => zc?.dispose() };
+}
