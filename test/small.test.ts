@@ -1,6 +1,7 @@
-// mseLoss computes inputs of at most 16 elements in JS (ts/small.ts) instead of calling
-// wasm; that replay must return the kernels' bits exactly. A tensor-like {data, shape}
-// operand always goes through the wasm kernel, so it is the reference here.
+// mseLossWithGrad computes plain typed arrays of at most 16 elements in JS (ts/small.ts)
+// instead of calling wasm; that replay must return the kernels' bits exactly. A
+// tensor-like {data, shape} operand always goes through the wasm kernel, so it is the
+// reference here. mseLoss on typed arrays and WasmTensors (one wasm call) is checked too.
 import { beforeAll, describe, expect, it } from "vitest";
 import { alloc, init, mseLoss, mseLossBackward, mseLossWithGrad } from "../ts/index.js";
 
@@ -23,7 +24,7 @@ function values(n: number, seed: number): number[] {
 
 describe.each(["float32", "float64"] as const)("%s inputs of 0..16 elements", (dtype) => {
   const Ctor = dtype === "float32" ? Float32Array : Float64Array;
-  it("sum and mean equal the wasm kernel bit for bit, for typed arrays and WasmTensors", () => {
+  it("sum and mean equal the wasm kernel bit for bit: the JS replay, typed arrays, WasmTensors", () => {
     let cases = 0;
     for (let n = 0; n <= 16; n++) {
       for (let seed = 1; seed <= 40; seed++) {
@@ -35,6 +36,7 @@ describe.each(["float32", "float64"] as const)("%s inputs of 0..16 elements", (d
         for (const reduction of ["sum", "mean"] as const) {
           const kernel = mseLoss({ data: a, shape: [n] }, { data: b, shape: [n] }, { reduction });
           expect(Object.is(mseLoss(a, b, { reduction }), kernel)).toBe(true);
+          expect(Object.is(mseLossWithGrad(a, b, { reduction }).loss, kernel)).toBe(true);
           const x = alloc(dtype, [n]);
           const y = alloc(dtype, [n]);
           x.view.set(a);

@@ -1,6 +1,6 @@
 // The kernels' sum of squared differences for at most 16 elements, in plain JS.
-// A wasm call costs more than the arithmetic at these sizes, so mseLoss computes tiny
-// inputs here. This is not an approximation: it replays crate/src/kernels.rs step by
+// mseLossWithGrad's direct path computes tiny inputs here (with the elementwise
+// gradient) instead of copying them in, calling the fused kernel and copying out. This is not an approximation: it replays crate/src/kernels.rs step by
 // step (one zero-padded step, one block flush, TwoSum into a zero state, the final
 // combine), with Math.fround for every float32 operation, so it returns the same bits
 // as both wasm builds. test/small.test.ts checks that on every length 0..16.
