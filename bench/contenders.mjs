@@ -46,31 +46,37 @@ export function makeWasmTensors(lib, dtype, input, target) {
   return { a, b, dispose() { a.dispose(); b.dispose(); } };
 }
 
-/** The contenders of one case ({ id, group, label, call | sample, backend? }) and a teardown freeing their WasmTensors. */
+/**
+ * The contenders of one case and a teardown freeing their WasmTensors. Each contender is
+ * { id, group, label, call(a, b), args: [a, b], backend? } or { ..., sample() } (native): the
+ * timing loop passes `args` to `call`, so operands reach the code under test as arguments, as
+ * in user code, not as constants the JIT could specialise on.
+ */
 export function buildContenders({ lib, tfx, dtype, n, input, target, groups, nativeFor }) {
   const f32 = dtype === "float32";
   const list = [];
-  const add = (c) => list.push(c);
+  const js = [input, target];
+  const add = (c) => list.push({ args: js, ...c });
   // one pair of WasmTensors shared by every zero-copy contender of the case
   let zc = null;
   const wasmTensors = () => {
     if (!zc) zc = makeWasmTensors(lib, dtype, input, target);
-    return zc;
+    return [zc.a, zc.b];
   };
 
   // ---- loss ("mean") ----
   if (groups.includes("mean")) {
     const naive = f32 ? naiveMeanF32 : naiveMeanF64;
-    add({ id: "naive", group: "mean", label: "naive JS loop", call: () => naive(input, target) });
+    add({ id: "naive", group: "mean", label: "naive JS loop", call: (a, b) => naive(a, b) });
     if (tfx && f32) {
       for (const backend of tfx.backends) {
-        add({ id: `tfjs-${backend}`, group: "mean", label: `TF.js ${backend}${backend === "wasm" ? " (SIMD)" : ""}`, backend, call: tfx.tfMean(input, target) });
+        add({ id: `tfjs-${backend}`, group: "mean", label: `TF.js ${backend}${backend === "wasm" ? " (SIMD)" : ""}`, backend, call: tfx.tfMean });
       }
     }
     if (lib) {
-      add({ id: "mse-js", group: "mean", label: "mse-wasm, JS typed arrays", call: () => lib.mseLoss(input, target) });
-      const { a, b } = wasmTensors();
-      add({ id: "mse-zc", group: "mean", label: "mse-wasm, WasmTensor (zero-copy)", call: () => lib.mseLoss(a, b) });
+      const { mseLoss } = lib;
+      add({ id: "mse-js", group: "mean", label: "mse-wasm, JS typed arrays", call: (a, b) => mseLoss(a, b) });
+      add({ id: "mse-zc", group: "mean", label: "mse-wasm, WasmTensor (zero-copy)", call: (a, b) => mseLoss(a, b), args: wasmTensors() });
     }
     if (nativeFor) {
       const nat = nativeFor(n);
@@ -81,20 +87,21 @@ export function buildContenders({ lib, tfx, dtype, n, input, target, groups, nat
   // ---- fused loss + gradient ("grad") ----
   if (groups.includes("grad")) {
     const naiveGrad = f32 ? naiveLossGradF32 : naiveLossGradF64;
-    add({ id: "naive-grad", group: "grad", label: "naive JS loss+grad loop", call: () => { const r = naiveGrad(input, target); return r.loss + r.grad[0] * 0; } });
+    add({ id: "naive-grad", group: "grad", label: "naive JS loss+grad loop", call: (a, b) => { const r = naiveGrad(a, b); return r.loss + r.grad[0] * 0; } });
     if (tfx && f32) {
       for (const backend of tfx.backends) {
         if (tfx.gradMaxN[backend] !== undefined && n > tfx.gradMaxN[backend]) continue;
-        add({ id: `tfjs-${backend}-grad`, group: "grad", label: `TF.js ${backend} valueAndGrad`, backend, call: tfx.tfValueAndGrad(input, target) });
+        add({ id: `tfjs-${backend}-grad`, group: "grad", label: `TF.js ${backend} valueAndGrad`, backend, call: tfx.tfValueAndGrad });
       }
     }
     if (lib) {
       const { mseLoss, mseLossWithGrad, mseLossBackward } = lib;
-      add({ id: "withgrad-js", group: "grad", label: "mseLossWithGrad, JS typed arrays", call: () => { const r = mseLossWithGrad(input, target); return r.loss + r.grad.data[0] * 0; } });
-      const { a, b } = wasmTensors();
-      add({ id: "withgrad-zc", group: "grad", label: "mseLossWithGrad, WasmTensor", call: () => { const r = mseLossWithGrad(a, b); return r.loss + r.grad.data[0] * 0; } });
-      add({ id: "separate-js", group: "grad", label: "mseLoss + mseLossBackward, JS typed arrays", call: () => mseLoss(input, target) + mseLossBackward(input, target).data[0] * 0 });
-      add({ id: "separate-zc", group: "grad", label: "mseLoss + mseLossBackward, WasmTensor", call: () => mseLoss(a, b) + mseLossBackward(a, b).data[0] * 0 });
+      const withGrad = (a, b) => { const r = mseLossWithGrad(a, b); return r.loss + r.grad.data[0] * 0; };
+      const separate = (a, b) => mseLoss(a, b) + mseLossBackward(a, b).data[0] * 0;
+      add({ id: "withgrad-js", group: "grad", label: "mseLossWithGrad, JS typed arrays", call: withGrad });
+      add({ id: "withgrad-zc", group: "grad", label: "mseLossWithGrad, WasmTensor", call: withGrad, args: wasmTensors() });
+      add({ id: "separate-js", group: "grad", label: "mseLoss + mseLossBackward, JS typed arrays", call: separate });
+      add({ id: "separate-zc", group: "grad", label: "mseLoss + mseLossBackward, WasmTensor", call: separate, args: wasmTensors() });
     }
   }
   return { contenders: list, teardown: () => zc?.dispose() };

@@ -178,6 +178,7 @@ for (const n of sections.includes("sizes") ? sizes : []) {
     { id: "naive-grad", label: "naive JS loss+grad", call: () => { const r = naiveLossGradF32(input, target); return r.loss + r.grad[0] * 0; } },
     { id: "raw-fused", label: "raw ABI fused + grad copy-out", call: rawFused },
     { id: "raw-separate", label: "raw ABI sum + grad + copy-out", call: rawSeparate },
+    { id: "alloc-only", label: "new Float32Array(n) only (output floor)", call: () => new Float32Array(n).length },
   ];
   if (lib && zc) {
     const { a, b } = zc;

@@ -115,9 +115,9 @@ async function runCase(c, lib, tfx) {
     for (const x of contenders) {
       if (x.backend) await tfx.useBackend(x.backend);
       x.loop = makeLoop();
-      x.value = x.noValue ? null : x.call();
+      x.value = x.noValue ? null : x.call(...x.args);
       x.relErr = x.noValue ? null : Math.abs(x.value - ref.mean) / ref.mean;
-      x.reps = calibrate(x, { targetMs, warmupMs: quick ? 30 : 60 });
+      x.reps = calibrate(x, { targetMs, warmupMs: quick ? 80 : 250 });
       x.times = [];
     }
     // Paired sampling: every sample of a contender sits right next to a sample of its baseline

@@ -99,8 +99,7 @@ export async function useBackend(name) {
  * the loss, `dataSync`, and disposal of everything (tidy).
  */
 export function tfMean(input, target) {
-  const n = input.length;
-  return () => tf.tidy(() => {
+  return tf.tidy(() => {
     const labels = tf.tensor1d(target, "float32");
     const predictions = tf.tensor1d(input, "float32");
     return tf.losses.meanSquaredError(labels, predictions).dataSync()[0];
@@ -109,7 +108,7 @@ export function tfMean(input, target) {
 
 /** Loss and gradient w.r.t. predictions with `tf.valueAndGrad`, both read back with `dataSync`. */
 export function tfValueAndGrad(input, target) {
-  return () => tf.tidy(() => {
+  return tf.tidy(() => {
     const labels = tf.tensor1d(target, "float32");
     const predictions = tf.tensor1d(input, "float32");
     const { value, grad } = tf.valueAndGrad((p) => tf.losses.meanSquaredError(labels, p))(predictions);
