@@ -10,7 +10,7 @@ import { availableParallelism } from "node:os";
 import { defineConfig } from "vitest/config";
 import type { TestProjectInlineConfiguration } from "vitest/config";
 import { playwright } from "@vitest/browser-playwright";
-import { findChromium } from "./scripts/lib/toolchain.mjs";
+import { CHROMIUM_ARGS, findChromium } from "./scripts/lib/toolchain.mjs";
 
 declare module "vitest" {
   export interface ProvidedContext {
@@ -55,16 +55,7 @@ const projects: TestProjectInlineConfiguration[] = [
         provider: playwright({
           launchOptions: {
             executablePath: findChromium() ?? undefined,
-            args: [
-              "--headless",
-              "--no-sandbox",
-              "--disable-gpu",
-              "--disable-quic",
-              "--no-first-run",
-              "--disable-background-networking",
-              "--disable-component-update",
-              "--disable-sync",
-            ],
+            args: CHROMIUM_ARGS,
           },
         }),
         instances: [{ browser: "chromium" }],

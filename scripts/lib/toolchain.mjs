@@ -207,6 +207,21 @@ export function findWasmObjdump() {
  * The Chromium used by the browser tests and the packed-package page test:
  * $CHROMIUM_PATH, else the distribution's chromium, else a Chrome on PATH.
  */
+/**
+ * Flags for headless Chromium here, as root, with no network but the package registries:
+ * without the background-networking ones Chromium keeps dialling hosts it cannot reach.
+ */
+export const CHROMIUM_ARGS = [
+  "--headless",
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-quic",
+  "--no-first-run",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+];
+
 export function findChromium() {
   const fromEnv = process.env.CHROMIUM_PATH;
   if (fromEnv) return isExecutable(fromEnv) ? fromEnv : null;

@@ -14,21 +14,11 @@ import path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { chromium as playwrightChromium } from "playwright";
 import { startDemoServer } from "../../demo/serve.mjs";
-import { findChromium } from "../../scripts/lib/toolchain.mjs";
+import { CHROMIUM_ARGS, findChromium } from "../../scripts/lib/toolchain.mjs";
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const SCREENSHOT = path.join(repoRoot, "test-results", "demo.png");
 
-const CHROMIUM_ARGS = [
-  "--headless",
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-quic",
-  "--no-first-run",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-];
 const STEPS = 600;
 const SCALAR_STEPS = 200;
 const TIMEOUT_MS = 240_000;

@@ -13,6 +13,7 @@ import http from "node:http";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
+import { CHROMIUM_ARGS } from "../../scripts/lib/toolchain.mjs";
 
 const CHECKS = {
   esm: "ESM import",
@@ -24,17 +25,6 @@ const CHECKS = {
 };
 const here = path.dirname(fileURLToPath(import.meta.url));
 const repoRoot = path.resolve(here, "..", "..");
-export const CHROMIUM_ARGS = [
-  "--headless",
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-quic",
-  "--no-first-run",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-];
-
 /** Runs a command, collecting output; resolves { status, stdout, stderr }. */
 function exec(cmd, args, { cwd, env, timeoutMs = 180_000 } = {}) {
   return new Promise((resolve) => {
