@@ -75,3 +75,29 @@ describe.each(["float32", "float64"] as const)("mseLossWithGrad on plain %s arra
     expect(cases).toBeGreaterThan(80);
   });
 });
+
+describe.each(["float32", "float64"] as const)("mseLossWithGrad on %s WasmTensors", (dtype) => {
+  it("equals the general path (tensor-like operands) bit for bit, in the input's shape", () => {
+    for (const shape of [[1], [15], [16], [17], [2, 40], [3, 129], [1000]]) {
+      const n = shape.reduce((p, d) => p * d, 1);
+      const a = alloc(dtype, shape);
+      const b = alloc(dtype, shape);
+      a.view.set(values(n, n + 5));
+      b.view.set(values(n, n * 3 + 1));
+      for (const reduction of ["sum", "mean"] as const) {
+        const fast = mseLossWithGrad(a, b, { reduction });
+        const general = mseLossWithGrad(
+          { data: a.view.slice(), shape },
+          { data: b.view.slice(), shape },
+          { reduction },
+        );
+        expect(Object.is(fast.loss, general.loss)).toBe(true);
+        expect(fast.grad.shape).toEqual(shape);
+        expect(fast.grad.data).toBeInstanceOf(dtype === "float32" ? Float32Array : Float64Array);
+        expect(Array.from(fast.grad.data)).toEqual(Array.from(general.grad.data));
+      }
+      a.dispose();
+      b.dispose();
+    }
+  });
+});

@@ -28,6 +28,7 @@ import {
 import { MEAN, NONE, SUM, parseOptions, reductionName, type MseLossBackwardOptions, type ParsedOptions } from "./options.js";
 import { PLAN_WORDS, buildPlan, checkBroadcastsTo } from "./shape.js";
 import { SMALL_MAX, smallSum32, smallSum64 } from "./small.js";
+import { WasmTensor, tensorPair } from "./tensor.js";
 
 /** The loss and its gradient w.r.t. `input`, from `mseLossWithGrad`. */
 export interface LossWithGrad {
@@ -180,7 +181,8 @@ export function backwardWithOptions(fn: string, input: unknown, target: unknown,
 
 /**
  * The training-loop case of mseLossWithGrad without the general planning: two plain
- * equal-length, non-empty Float32Arrays (or Float64Arrays), `"mean"` or `"sum"`, no
+ * equal-length, non-empty Float32Arrays (or Float64Arrays), or two WasmTensors of one
+ * dtype and shape, `"mean"` or `"sum"`, no
  * weight, axis, keepdims or gradOutput. Same kernels and the same bits as the general
  * path; inputs of at most 16 elements are replayed in JS (ts/small.ts), the gradient
  * elementwise as the kernel computes it: `(input - target) * norm` in the dtype.
@@ -189,6 +191,19 @@ export function backwardWithOptions(fn: string, input: unknown, target: unknown,
 function fastWithGrad(heap: Heap, input: unknown, target: unknown, o: ParsedOptions): LossWithGrad | undefined {
   if (o.axis !== null || o.keepdims || o.weight !== undefined || o.gradOutput !== undefined || o.reduction === NONE) {
     return undefined;
+  }
+  if (input instanceof WasmTensor) {
+    if (!(target instanceof WasmTensor)) return undefined;
+    const pair = tensorPair(heap, input, target);
+    if (pair === undefined) return undefined;
+    const [a, b] = pair;
+    const n = a.size;
+    const f32 = a.dtype === "float32";
+    const norm = o.reduction === MEAN ? 2 / n : 2;
+    const grad = makeArray(a.dtype, n);
+    heap.contiguous(FUSED, a.dtype, n, a, b, null, null, 1, f32 ? Math.fround(norm) : norm, grad, null);
+    const sum = heap.stateLoss();
+    return { loss: o.reduction === SUM ? sum : sum / n, grad: { data: grad, shape: input.shape.slice() } };
   }
   let f32: boolean;
   if (input instanceof Float32Array) {

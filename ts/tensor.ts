@@ -123,10 +123,10 @@ export function tensorSource(tensor: WasmTensor, fn: string, argument: string): 
 }
 
 /**
- * Σ(a−b)² for two live tensors of `heap` with the same dtype and shape, read in place
- * (the zero-copy hot path of `mseLoss`); undefined when anything else applies.
+ * The zero-copy sources of two live tensors of `heap` with the same dtype and shape and
+ * at least one element; undefined when anything else applies.
  */
-export function tensorPairSum(heap: Heap, a: WasmTensor, b: WasmTensor): number | undefined {
+export function tensorPair(heap: Heap, a: WasmTensor, b: WasmTensor): readonly [WasmSource, WasmSource] | undefined {
   const sa = stateOf(a);
   const sb = stateOf(b);
   if (sa.disposed || sb.disposed || sa.heap !== heap || sb.heap !== heap) return undefined;
@@ -137,6 +137,14 @@ export function tensorPairSum(heap: Heap, a: WasmTensor, b: WasmTensor): number 
     const shapeB = b.shape;
     for (let i = 0; i < shapeA.length; i++) if (shapeA[i] !== shapeB[i]) return undefined;
   }
+  return [sa, sb];
+}
+
+/** Σ(a−b)² for a `tensorPair`, read in place (the zero-copy hot path of `mseLoss`). */
+export function tensorPairSum(heap: Heap, a: WasmTensor, b: WasmTensor): number | undefined {
+  const pair = tensorPair(heap, a, b);
+  if (pair === undefined) return undefined;
+  const [sa, sb] = pair;
   return heap.sumInPlace(sa.dtype, sa.ptr, sb.ptr, sa.size);
 }
 
