@@ -78,7 +78,8 @@ describe.each(["float32", "float64"] as const)("mseLossWithGrad on plain %s arra
 
 describe.each(["float32", "float64"] as const)("mseLossWithGrad on %s WasmTensors", (dtype) => {
   it("equals the general path (tensor-like operands) bit for bit, in the input's shape", () => {
-    for (const shape of [[1], [15], [16], [17], [2, 40], [3, 129], [1000]]) {
+    // Sizes below and above one scratch chunk (4096 float32 / 2048 float64 elements).
+    for (const shape of [[1], [15], [16], [17], [2, 40], [3, 129], [1000], [5000], [3, 2001]]) {
       const n = shape.reduce((p, d) => p * d, 1);
       const a = alloc(dtype, shape);
       const b = alloc(dtype, shape);
@@ -95,6 +96,9 @@ describe.each(["float32", "float64"] as const)("mseLossWithGrad on %s WasmTensor
         expect(fast.grad.shape).toEqual(shape);
         expect(fast.grad.data).toBeInstanceOf(dtype === "float32" ? Float32Array : Float64Array);
         expect(Array.from(fast.grad.data)).toEqual(Array.from(general.grad.data));
+        const backward = mseLossBackward(a, b, { reduction });
+        expect(backward.shape).toEqual(shape);
+        expect(Array.from(backward.data)).toEqual(Array.from(general.grad.data));
       }
       a.dispose();
       b.dispose();
