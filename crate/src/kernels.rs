@@ -916,22 +916,35 @@ fn reduce_outer<E: Float>(
         ws.iter_mut().for_each(|x| *x = 0.0);
         wc.iter_mut().for_each(|x| *x = 0.0);
     }
+    // Kept dims are walked outside the reduced ones, in tiles of the innermost kept dim,
+    // so each tile's sums stay in cache while every reduced index adds to them. Each
+    // output still receives its terms in row-major order of the reduced dims.
+    const TILE: usize = 512;
     let lead = plan.kept;
-    for_each_index(plan, 0, lead, [0; 4], |base| {
-        let mut j = 0;
-        for_each_run(plan, lead, base, |run| {
-            for k in 0..run.len {
-                let a = ops.a[run.off[A] + k * run.stride[A]];
-                let b = ops.b[run.off[B] + k * run.stride[B]];
-                let w = ops.w.map(|w| w[run.off[W] + k * run.stride[W]]);
-                let g = ops.g.map(|g| g[run.off[G] + k * run.stride[G]]);
-                two_sum(&mut sums[j], &mut comp[j], term(a, b, w, g).to_f64());
-                if let (Some((ws, wc)), Some(w)) = (weights.as_mut(), w) {
-                    two_sum(&mut ws[j], &mut wc[j], w.to_f64());
+    let last = plan.rank - 1;
+    let len = plan.shape[last];
+    let stride = [plan.strides[A][last], plan.strides[B][last], plan.strides[W][last], plan.strides[G][last]];
+    let mut j0 = 0;
+    for_each_index(plan, lead, last, [0; 4], |kept| {
+        let mut t0 = 0;
+        while t0 < len {
+            let t1 = if len - t0 < TILE { len } else { t0 + TILE };
+            for_each_index(plan, 0, lead, kept, |off| {
+                for k in t0..t1 {
+                    let j = j0 + k;
+                    let a = ops.a[off[A] + k * stride[A]];
+                    let b = ops.b[off[B] + k * stride[B]];
+                    let w = ops.w.map(|w| w[off[W] + k * stride[W]]);
+                    let g = ops.g.map(|g| g[off[G] + k * stride[G]]);
+                    two_sum(&mut sums[j], &mut comp[j], term(a, b, w, g).to_f64());
+                    if let (Some((ws, wc)), Some(w)) = (weights.as_mut(), w) {
+                        two_sum(&mut ws[j], &mut wc[j], w.to_f64());
+                    }
                 }
-                j += 1;
-            }
-        });
+            });
+            t0 = t1;
+        }
+        j0 += len;
     });
     let fold = |s: &mut f64, c: f64| {
         if s.is_finite() {
