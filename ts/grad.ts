@@ -7,6 +7,8 @@ import {
   GRAD,
   GRAD_REDUCE_STRIDED,
   GRAD_STRIDED,
+  type DType,
+  type FloatArray,
   type Heap,
   type Source,
 } from "./heap.js";
@@ -17,6 +19,7 @@ import {
   forward,
   makeArray,
   operandStrides,
+  plainPair,
   prepare,
   reduceAll,
   reducedOf,
@@ -192,56 +195,48 @@ function fastWithGrad(heap: Heap, input: unknown, target: unknown, o: ParsedOpti
   if (o.axis !== null || o.keepdims || o.weight !== undefined || o.gradOutput !== undefined || o.reduction === NONE) {
     return undefined;
   }
+  let a: Source;
+  let b: Source;
+  let dtype: DType;
+  let n: number;
+  let shape: number[];
   if (input instanceof WasmTensor) {
-    if (!(target instanceof WasmTensor)) return undefined;
-    const pair = tensorPair(heap, input, target);
+    const pair = target instanceof WasmTensor ? tensorPair(heap, input, target) : undefined;
     if (pair === undefined) return undefined;
-    const [a, b] = pair;
-    const n = a.size;
-    const f32 = a.dtype === "float32";
-    const norm = o.reduction === MEAN ? 2 / n : 2;
-    const grad = makeArray(a.dtype, n);
-    heap.contiguous(FUSED, a.dtype, n, a, b, null, null, 1, f32 ? Math.fround(norm) : norm, grad, null);
-    const sum = heap.stateLoss();
-    return { loss: o.reduction === SUM ? sum : sum / n, grad: { data: grad, shape: input.shape.slice() } };
-  }
-  let f32: boolean;
-  if (input instanceof Float32Array) {
-    if (!(target instanceof Float32Array) || Object.getPrototypeOf(input) !== Float32Array.prototype) return undefined;
-    if (Object.getPrototypeOf(target) !== Float32Array.prototype) return undefined;
-    f32 = true;
-  } else if (input instanceof Float64Array) {
-    if (!(target instanceof Float64Array) || Object.getPrototypeOf(input) !== Float64Array.prototype) return undefined;
-    if (Object.getPrototypeOf(target) !== Float64Array.prototype) return undefined;
-    f32 = false;
+    [a, b] = pair;
+    dtype = pair[0].dtype;
+    n = pair[0].size;
+    shape = input.shape.slice();
+  } else if (plainPair(input, target)) {
+    a = input;
+    b = target as FloatArray;
+    dtype = input instanceof Float32Array ? "float32" : "float64";
+    n = input.length;
+    shape = [n];
   } else {
     return undefined;
   }
-  const n = input.length;
-  if (n === 0 || target.length !== n) return undefined;
-  const norm = o.reduction === MEAN ? 2 / n : 2;
+  const f32 = dtype === "float32";
+  const norm = f32 ? Math.fround(o.reduction === MEAN ? 2 / n : 2) : o.reduction === MEAN ? 2 / n : 2;
+  const grad = makeArray(dtype, n);
   let sum: number;
-  let grad: Float32Array | Float64Array;
-  if (n <= SMALL_MAX) {
+  if (n <= SMALL_MAX && !(input instanceof WasmTensor)) {
+    // Tiny JS arrays: the kernels' arithmetic replayed in JS (same bits) costs less than
+    // copying in, calling the fused kernel and copying out.
+    const x = a as FloatArray;
+    const y = b as FloatArray;
     if (f32) {
-      const g = new Float32Array(n);
-      const nf = Math.fround(norm);
-      for (let i = 0; i < n; i++) g[i] = Math.fround((input[i] as number) - (target[i] as number)) * nf;
-      sum = smallSum32(input, 0, target, 0, n);
-      grad = g;
+      for (let i = 0; i < n; i++) grad[i] = Math.fround((x[i] as number) - (y[i] as number)) * norm;
+      sum = smallSum32(x, 0, y, 0, n);
     } else {
-      const g = new Float64Array(n);
-      for (let i = 0; i < n; i++) g[i] = ((input[i] as number) - (target[i] as number)) * norm;
-      sum = smallSum64(input, 0, target, 0, n);
-      grad = g;
+      for (let i = 0; i < n; i++) grad[i] = ((x[i] as number) - (y[i] as number)) * norm;
+      sum = smallSum64(x, 0, y, 0, n);
     }
   } else {
-    const dtype = f32 ? "float32" : "float64";
-    grad = f32 ? new Float32Array(n) : new Float64Array(n);
-    heap.contiguous(FUSED, dtype, n, input, target as typeof input, null, null, 1, f32 ? Math.fround(norm) : norm, grad, null);
+    heap.contiguous(FUSED, dtype, n, a, b, null, null, 1, norm, grad, null);
     sum = heap.stateLoss();
   }
-  return { loss: o.reduction === SUM ? sum : sum / n, grad: { data: grad, shape: [n] } };
+  return { loss: o.reduction === SUM ? sum : sum / n, grad: { data: grad, shape } };
 }
 
 /** mseLossWithGrad with parsed options. */

@@ -433,34 +433,21 @@ export class Heap {
   }
 
   /**
-   * Σ(a−b)² over two equal-length float32 arrays: the hot path of `mseLoss`, with no
-   * per-call allocation. Arrays longer than one chunk take the chunked driver.
+   * Σ(a−b)² over two equal-length arrays of one dtype: the hot path of `mseLoss`, with no
+   * per-call allocation (the scratch regions). Longer arrays take the chunked driver.
    */
-  sumSquaredDiff32(a: Float32Array, b: Float32Array): number {
+  sumSquaredDiff(a: FloatArray, b: FloatArray): number {
+    const dtype: DType = a instanceof Float32Array ? "float32" : "float64";
     const n = a.length;
-    if (n > CHUNK_BYTES >>> 2) {
-      this.contiguous(SUM, "float32", n, a, b, null, null, 1, 1, null, null);
+    if (n * a.BYTES_PER_ELEMENT > CHUNK_BYTES) {
+      this.contiguous(SUM, dtype, n, a, b, null, null, 1, 1, null, null);
       return this.stateLoss();
     }
-    this.#sync();
-    const f32 = this.#f32;
-    f32.set(a, this.#regionA >>> 2);
-    f32.set(b, this.#regionB >>> 2);
-    return this.#sumOnce32(this.#regionA, this.#regionB, n);
-  }
-
-  /** Σ(a−b)² over two equal-length float64 arrays. */
-  sumSquaredDiff64(a: Float64Array, b: Float64Array): number {
-    const n = a.length;
-    if (n > CHUNK_BYTES >>> 3) {
-      this.contiguous(SUM, "float64", n, a, b, null, null, 1, 1, null, null);
-      return this.stateLoss();
-    }
-    this.#sync();
-    const f64 = this.#f64;
-    f64.set(a, this.#regionA >>> 3);
-    f64.set(b, this.#regionB >>> 3);
-    return this.#sumOnce64(this.#regionA, this.#regionB, n);
+    const view = this.view(dtype);
+    const shift = dtype === "float32" ? 2 : 3;
+    view.set(a, this.#regionA >>> shift);
+    view.set(b, this.#regionB >>> shift);
+    return this.sumInPlace(dtype, this.#regionA, this.#regionB, n);
   }
 
   /** Σ(a−b)² over `n` elements of `dtype` already in wasm memory (two WasmTensors). */

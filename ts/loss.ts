@@ -350,35 +350,32 @@ export function forward(p: Prepared, o: ParsedOptions, sums: WeightSums | null =
 }
 
 /**
- * Equal-length, non-empty plain Float32Array / Float64Array pairs take the contiguous
- * kernel directly (the hot path: no coercion objects). Anything else, including
- * subclasses and empty (possibly detached) arrays, returns undefined for the full path.
+ * True for two plain (not subclassed) Float32Arrays, or two plain Float64Arrays, of one
+ * non-zero length: the operands the direct paths of mseLoss and mseLossWithGrad take.
+ * Subclasses (which may lie about their length) and empty, possibly detached, arrays go
+ * through coercion.
+ */
+export function plainPair(input: unknown, target: unknown): input is FloatArray {
+  if (!(input instanceof Float32Array || input instanceof Float64Array)) return false;
+  if (!(target instanceof Float32Array || target instanceof Float64Array)) return false;
+  const proto = Object.getPrototypeOf(input);
+  return (
+    (proto === Float32Array.prototype || proto === Float64Array.prototype) &&
+    Object.getPrototypeOf(target) === proto &&
+    (input as FloatArray).length === (target as FloatArray).length &&
+    (input as FloatArray).length !== 0
+  );
+}
+
+/**
+ * Σ(a−b)² for the direct path of mseLoss: a `plainPair`, or two matching WasmTensors
+ * (read in place); undefined for anything else, which takes the full path.
  */
 export function fastSum(heap: Heap, input: unknown, target: unknown): number | undefined {
   if (input instanceof WasmTensor) {
-    if (target instanceof WasmTensor) return tensorPairSum(heap, input, target);
-  } else if (input instanceof Float32Array) {
-    if (
-      target instanceof Float32Array &&
-      input.length === target.length &&
-      input.length !== 0 &&
-      Object.getPrototypeOf(input) === Float32Array.prototype &&
-      Object.getPrototypeOf(target) === Float32Array.prototype
-    ) {
-      return heap.sumSquaredDiff32(input, target);
-    }
-  } else if (input instanceof Float64Array) {
-    if (
-      target instanceof Float64Array &&
-      input.length === target.length &&
-      input.length !== 0 &&
-      Object.getPrototypeOf(input) === Float64Array.prototype &&
-      Object.getPrototypeOf(target) === Float64Array.prototype
-    ) {
-      return heap.sumSquaredDiff64(input, target);
-    }
+    return target instanceof WasmTensor ? tensorPairSum(heap, input, target) : undefined;
   }
-  return undefined;
+  return plainPair(input, target) ? heap.sumSquaredDiff(input, target as FloatArray) : undefined;
 }
 
 /** The element count of an operand that `fastSum` accepted. */
