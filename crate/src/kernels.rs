@@ -1267,6 +1267,39 @@ mod tests {
     }
 
     #[test]
+    fn leading_axis_reduction_spans_several_tiles() {
+        // [3, 1300] reduced over dim 0: kept dim 1 (1300 > one 512-element tile) is walked
+        // in tiles; every column must equal its own three-term sum, with and without weights.
+        let mut rng = Rng(17);
+        let (rows, cols) = (3usize, 1300usize);
+        let a = rng.f64s(rows * cols);
+        let b = rng.f64s(rows * cols);
+        let w = rng.f64s(cols);
+        // Kept-first plan: dim 0 = column (kept), dim 1 = row (reduced, stride `cols`).
+        let p = plan(&[cols, rows], [&[1, cols], &[1, cols], &[1, 0], &[]], 1);
+        let ops = Operands { a: &a, b: &b, w: Some(&w), g: None };
+        let mut loss = vec![0.0f64; cols];
+        let mut weight = vec![0.0f64; cols];
+        let mut scratch = vec![0.0f64; 2 * cols];
+        reduce_strided(&p, &ops, &mut loss, Some(&mut weight), Some(&mut scratch));
+        for j in 0..cols {
+            let mut expect = 0.0;
+            for r in 0..rows {
+                let d = a[r * cols + j] - b[r * cols + j];
+                expect += d * d * w[j];
+            }
+            assert!((loss[j] - expect).abs() <= 1e-15 * expect.abs().max(1e-300) * 4.0, "col {}", j);
+            assert!((weight[j] - 3.0 * w[j]).abs() <= 1e-15 * w[j].abs() * 4.0, "col {}", j);
+        }
+        // The gathering order (no scratch) agrees to rounding.
+        let mut gathered = vec![0.0f64; cols];
+        reduce_strided(&p, &ops, &mut gathered, None, None);
+        for j in 0..cols {
+            assert!((gathered[j] - loss[j]).abs() <= 1e-14 * loss[j].abs().max(1e-300));
+        }
+    }
+
+    #[test]
     fn plan_extents() {
         let p = plan(&[2, 3], [&[3, 1], &[0, 1], &[], &[]], 0);
         assert_eq!(p.extent(A), Some(6));
