@@ -200,9 +200,7 @@ macro_rules! exports {
         pub unsafe extern "C" fn $sum_once(a: *const $t, b: *const $t, n: usize) -> f64 {
             // SAFETY: the pointers satisfy this function's contract.
             let (a, b) = unsafe { (slice(a, n), slice(b, n)) };
-            let mut state = State::zero();
-            kernels::sum_squared(&mut state, a, b, None);
-            state.loss.value()
+            kernels::sum_squared_once(a, b)
         }
 
         /// `out[i] = (a[i] - b[i])^2 * w[i]` over `n` contiguous elements.

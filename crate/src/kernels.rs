@@ -9,9 +9,6 @@
 
 use crate::lanes::{step_len, Float, Vector, Wide, F64x2, ACCUMULATORS, BLOCK};
 
-/// Largest step (f32: 4 accumulators x 4 lanes); buffers are sized for it.
-const MAX_STEP: usize = 16;
-
 /// Two-lane compensated `f64` sum: TwoSum (Knuth) per lane, no branches.
 #[derive(Clone, Copy, Debug)]
 pub struct Compensated {
@@ -316,21 +313,21 @@ fn squared_elem<E: Float>(a: E, b: E, w: Option<E>) -> E {
     }
 }
 
-/// One step over exactly `step_len::<E>()` elements of each operand.
+/// One step over `step_len::<E>()` elements of each operand.
 #[inline(always)]
-fn step<E: Float, T: Term<E>, W: Src<E>, G: Src<E>>(
+fn step<E: Float, T: Term<E>, A: Src<E>, B: Src<E>, W: Src<E>, G: Src<E>>(
     blocks: &mut Blocks<E::V>,
     term: T,
-    a: &[E],
-    b: &[E],
+    a: A,
+    b: B,
     w: W,
     g: G,
 ) {
     let lanes = <E::V as Vector>::LANES;
     for k in 0..ACCUMULATORS {
         let at = k * lanes;
-        let va = E::V::load(&a[at..]);
-        let vb = E::V::load(&b[at..]);
+        let va = a.vec(at);
+        let vb = b.vec(at);
         let vw = w.vec(at);
         let t = term.vec::<W, G>(va, vb, vw, g.vec(at));
         blocks.loss[k] = blocks.loss[k].add(t);
@@ -340,6 +337,48 @@ fn step<E: Float, T: Term<E>, W: Src<E>, G: Src<E>>(
     }
 }
 
+/// The whole steps of one contiguous run (at most one block when `FLUSH` is false).
+#[inline(always)]
+fn whole_steps<E: Float, T: Term<E>, W: Src<E>, G: Src<E>, const FLUSH: bool>(
+    blocks: &mut Blocks<E::V>,
+    state: &mut State,
+    term: T,
+    a: &[E],
+    b: &[E],
+    w: W,
+    g: G,
+) {
+    let step_n = step_len::<E>();
+    let weighted = T::SUMS_WEIGHT && W::PRESENT;
+    // One flat loop over whole steps: exact-length chunks carry no bounds checks, and a
+    // loop that is not unrolled keeps V8's register allocator from spilling (a fully
+    // unrolled 128-element block had all 64 loads hoisted and spilled to the stack).
+    let mut i = 0;
+    for (ca, cb) in a.chunks_exact(step_n).zip(b.chunks_exact(step_n)) {
+        step(blocks, term, Slice(ca), Slice(cb), w.part(i, step_n), g.part(i, step_n));
+        if FLUSH {
+            blocks.stepped(state, weighted);
+        } else {
+            blocks.steps += 1;
+        }
+        i += step_n;
+    }
+}
+
+/// The zero-padded last step of a run whose `n` elements end `rest < step` after
+/// `full` (`a`, `b`, `w`, `g` index the whole run).
+#[inline(always)]
+fn tail_step<E: Float, T: Term<E>, A: Src<E>, B: Src<E>, W: Src<E>, G: Src<E>>(
+    blocks: &mut Blocks<E::V>,
+    term: T,
+    (a, b, w, g): (A, B, W, G),
+    full: usize,
+    rest: usize,
+) {
+    let (a, b) = (pad(a.part(full, rest), rest), pad(b.part(full, rest), rest));
+    step(blocks, term, a, b, pad(w.part(full, rest), rest), pad(g.part(full, rest), rest));
+    blocks.steps += 1;
+}
 /// Accumulates `term` over one contiguous run into `state`.
 #[inline(always)]
 fn reduce_run<E: Float, T: Term<E>, W: Src<E>, G: Src<E>>(
@@ -352,80 +391,49 @@ fn reduce_run<E: Float, T: Term<E>, W: Src<E>, G: Src<E>>(
 ) {
     let n = if a.len() < b.len() { a.len() } else { b.len() };
     let step_n = step_len::<E>();
-    let weighted = T::SUMS_WEIGHT && W::PRESENT;
-    let mut blocks = Blocks::<E::V>::new();
-    // One flat loop over whole steps: exact-length chunks carry no bounds checks, and a
-    // loop that is not unrolled keeps V8's register allocator from spilling (a fully
-    // unrolled 128-element block had all 64 loads hoisted and spilled to the stack).
     let full = n - n % step_n;
-    let mut i = 0;
-    for (ca, cb) in a[..full].chunks_exact(step_n).zip(b[..full].chunks_exact(step_n)) {
-        step(&mut blocks, term, ca, cb, w.part(i, step_n), g.part(i, step_n));
-        blocks.stepped(state, weighted);
-        i += step_n;
-    }
+    let mut blocks = Blocks::<E::V>::new();
+    whole_steps::<E, T, W, G, true>(&mut blocks, state, term, &a[..full], &b[..full], w, g);
     if full < n {
-        let r = Remainder::new(a, b, w, g, full, n);
-        step(
-            &mut blocks,
-            term,
-            &r.a[..step_n],
-            &r.b[..step_n],
-            padded::<E, W>(&r.w[..step_n]),
-            padded::<E, G>(&r.g[..step_n]),
-        );
-        blocks.steps += 1;
+        tail_step(&mut blocks, term, (Slice(&a[..n]), Slice(&b[..n]), w, g), full, n - full);
     }
-    blocks.flush(state, weighted);
+    blocks.flush(state, T::SUMS_WEIGHT && W::PRESENT);
 }
 
-/// A run's last `< step` elements of every operand, zero-padded to one whole step
-/// (padding adds exactly nothing: `(0 - 0)^2 * 0`).
-struct Remainder<E> {
-    a: [E; MAX_STEP],
-    b: [E; MAX_STEP],
-    w: [E; MAX_STEP],
-    g: [E; MAX_STEP],
-}
-
-impl<E: Float> Remainder<E> {
-    #[inline(always)]
-    fn new<W: Src<E>, G: Src<E>>(a: &[E], b: &[E], w: W, g: G, from: usize, to: usize) -> Self {
-        let mut r = Remainder { a: [E::ZERO; MAX_STEP], b: [E::ZERO; MAX_STEP], w: [E::ZERO; MAX_STEP], g: [E::ZERO; MAX_STEP] };
-        let rest = to - from;
-        r.a[..rest].copy_from_slice(&a[from..to]);
-        r.b[..rest].copy_from_slice(&b[from..to]);
-        for j in 0..rest {
-            if W::PRESENT {
-                r.w[j] = w.get(from + j);
-            }
-            if G::PRESENT {
-                r.g[j] = g.get(from + j);
-            }
-        }
-        r
+/// `sum((a - b)^2)` from a zero state, bit for bit `sum_squared` into
+/// `State::zero()` followed by `Compensated::value`, with a short path for one block.
+///
+/// Up to [`BLOCK`] elements the state receives exactly one flush, of the widened
+/// block `v`. Into a zero state that TwoSum yields `sum = v` (no lane is `-0`: every
+/// accumulator starts at `+0`) and `comp = 0` (or NaN when `v` is not finite, which
+/// `value` then ignores), so `value` returns `hi + err` with `err` the exact error of
+/// `hi = v0 + v1`: that rounds back to `hi`. The short path returns `v0 + v1` at once,
+/// without the two dependent TwoSum chains that dominate a tiny call.
+pub fn sum_squared_once<E: Float>(a: &[E], b: &[E]) -> f64 {
+    let n = if a.len() < b.len() { a.len() } else { b.len() };
+    let mut state = State::zero();
+    if n > BLOCK {
+        reduce_run(&mut state, Squared, a, b, Absent, Absent);
+        return state.loss.value();
     }
-}
-
-/// The padded copy of an operand, or the absent operand itself.
-#[inline(always)]
-fn padded<E: Float, S: Src<E>>(buf: &[E]) -> PadSrc<'_, E> {
-    if S::PRESENT {
-        PadSrc(Some(buf))
-    } else {
-        PadSrc(None)
+    let step_n = step_len::<E>();
+    let full = n - n % step_n;
+    let mut blocks = Blocks::<E::V>::new();
+    whole_steps::<E, Squared, Absent, Absent, false>(&mut blocks, &mut state, Squared, &a[..full], &b[..full], Absent, Absent);
+    if full < n {
+        tail_step(&mut blocks, Squared, (Slice(&a[..n]), Slice(&b[..n]), Absent, Absent), full, n - full);
     }
+    let [v0, v1] = Blocks::widened(&blocks.loss).lanes();
+    v0 + v1
 }
 
-/// A padded remainder operand (a slice) or an absent one. Only used for the
-/// single remainder step, so its runtime branch costs nothing measurable.
+/// One zero-padded step of an operand (see [`pad`]), or ones for an absent operand.
+/// `PRESENT` is true either way: a product with one changes no bit, and the weight
+/// sums of an absent weight are never flushed (the caller's `weighted` is false).
 #[derive(Clone, Copy)]
-struct PadSrc<'a, E>(Option<&'a [E]>);
+struct Pad<V>(Option<[V; ACCUMULATORS]>);
 
-impl<'a, E: Float> Src<E> for PadSrc<'a, E> {
-    // `PRESENT` must agree with the operand it stands for; `reduce_run` only
-    // builds it through `padded`, and `step` reads `vec`, which for `None`
-    // yields ones (the neutral factor) exactly like `Absent`.
+impl<E: Float> Src<E> for Pad<E::V> {
     const PRESENT: bool = true;
     #[inline(always)]
     fn part(self, _: usize, _: usize) -> Self {
@@ -434,14 +442,86 @@ impl<'a, E: Float> Src<E> for PadSrc<'a, E> {
     #[inline(always)]
     fn vec(self, at: usize) -> E::V {
         match self.0 {
-            Some(s) => E::V::load(&s[at..]),
+            Some(v) => v[at / <E::V as Vector>::LANES],
             None => E::V::splat(E::ONE),
         }
     }
     #[inline(always)]
     fn get(self, at: usize) -> E {
         match self.0 {
-            Some(s) => s[at],
+            Some(v) => {
+                let mut lanes = [E::ZERO; 4];
+                v[at / <E::V as Vector>::LANES].store(&mut lanes);
+                lanes[at % <E::V as Vector>::LANES]
+            }
+            None => E::ONE,
+        }
+    }
+}
+
+/// The first `len < step` elements of `src` as one step padded with zeros (padding
+/// adds exactly nothing: `(0 - 0)^2 * 0`).
+#[inline(always)]
+fn pad<E: Float, S: Src<E>>(src: S, len: usize) -> Pad<E::V> {
+    Pad(if S::PRESENT { Some(padded_step(src, len)) } else { None })
+}
+
+/// Reads lane by lane: no buffer to clear and no `memcpy`, which in wasm are software
+/// loops that cost more than a whole 16-element call. Not inlined, so one copy per
+/// operand kind serves every kernel.
+#[inline(never)]
+fn padded_step<E: Float, S: Src<E>>(src: S, len: usize) -> [E::V; ACCUMULATORS] {
+    let lanes = <E::V as Vector>::LANES;
+    core::array::from_fn(|k| E::V::from_fn(|i| if k * lanes + i < len { src.get(k * lanes + i) } else { E::ZERO }))
+}
+
+/// Elements `off + k * stride` of `data`: an operand of a strided run, read in place.
+#[derive(Clone, Copy)]
+struct Gather<'a, E> {
+    data: &'a [E],
+    off: usize,
+    stride: usize,
+}
+
+impl<'a, E: Float> Src<E> for Gather<'a, E> {
+    const PRESENT: bool = true;
+    #[inline(always)]
+    fn part(self, start: usize, _: usize) -> Self {
+        Gather { data: self.data, off: self.off + start * self.stride, stride: self.stride }
+    }
+    #[inline(always)]
+    fn vec(self, at: usize) -> E::V {
+        E::V::from_fn(|i| self.get(at + i))
+    }
+    #[inline(always)]
+    fn get(self, at: usize) -> E {
+        self.data[self.off + at * self.stride]
+    }
+}
+
+/// A gathered operand that may be absent. Absent reads as ones, like [`Absent`]: a
+/// product with one changes no bit, and the weight sums it feeds are not flushed
+/// (`weighted` is false), so one instantiation serves every operand combination.
+#[derive(Clone, Copy)]
+struct MaybeGather<'a, E>(Option<Gather<'a, E>>);
+
+impl<'a, E: Float> Src<E> for MaybeGather<'a, E> {
+    const PRESENT: bool = true;
+    #[inline(always)]
+    fn part(self, start: usize, len: usize) -> Self {
+        MaybeGather(self.0.map(|g| g.part(start, len)))
+    }
+    #[inline(always)]
+    fn vec(self, at: usize) -> E::V {
+        match self.0 {
+            Some(g) => g.vec(at),
+            None => E::V::splat(E::ONE),
+        }
+    }
+    #[inline(always)]
+    fn get(self, at: usize) -> E {
+        match self.0 {
+            Some(g) => g.get(at),
             None => E::ONE,
         }
     }
@@ -544,27 +624,26 @@ pub fn fused<E: Float>(
 }
 
 #[inline(always)]
-fn fused_step<E: Float, W: Src<E>, G: Src<E>>(
+fn fused_step<E: Float, A: Src<E>, B: Src<E>, W: Src<E>, G: Src<E>>(
     blocks: &mut Blocks<E::V>,
-    a: &[E],
-    b: &[E],
-    w: W,
-    g: G,
+    (a, b, w, g): (A, B, W, G),
     norm: E::V,
     grad: &mut [E],
 ) {
     let lanes = <E::V as Vector>::LANES;
     for k in 0..ACCUMULATORS {
         let at = k * lanes;
-        let va = E::V::load(&a[at..]);
-        let vb = E::V::load(&b[at..]);
+        let va = a.vec(at);
+        let vb = b.vec(at);
         let vw = w.vec(at);
         let loss = Squared.vec::<W, G>(va, vb, vw, vw);
         blocks.loss[k] = blocks.loss[k].add(loss);
         if W::PRESENT {
             blocks.weight[k] = blocks.weight[k].add(vw);
         }
-        grad_vec::<E, W, G>(va, vb, vw, g.vec(at), norm).store(&mut grad[at..]);
+        // `grad` is one whole step, or the tail's `rest` elements (stores stop there).
+        let to = if at < grad.len() { at } else { grad.len() };
+        grad_vec::<E, W, G>(va, vb, vw, g.vec(at), norm).store(&mut grad[to..]);
     }
 }
 
@@ -587,24 +666,16 @@ fn fused_impl<E: Float, W: Src<E>, G: Src<E>>(
     let mut i = 0;
     let chunks = a[..full].chunks_exact(step_n).zip(b[..full].chunks_exact(step_n));
     for ((ca, cb), cg) in chunks.zip(grad[..full].chunks_exact_mut(step_n)) {
-        fused_step(&mut blocks, ca, cb, w.part(i, step_n), g.part(i, step_n), vn, cg);
+        fused_step(&mut blocks, (Slice(ca), Slice(cb), w.part(i, step_n), g.part(i, step_n)), vn, cg);
         blocks.stepped(state, W::PRESENT);
         i += step_n;
     }
     if full < n {
-        let r = Remainder::new(a, b, w, g, full, n);
-        let mut pgrad = [E::ZERO; MAX_STEP];
-        fused_step(
-            &mut blocks,
-            &r.a[..step_n],
-            &r.b[..step_n],
-            padded::<E, W>(&r.w[..step_n]),
-            padded::<E, G>(&r.g[..step_n]),
-            vn,
-            &mut pgrad[..step_n],
-        );
+        let rest = n - full;
+        let (a, b) = (pad(Slice(&a[full..n]), rest), pad(Slice(&b[full..n]), rest));
+        let tail = (a, b, pad(w.part(full, rest), rest), pad(g.part(full, rest), rest));
+        fused_step(&mut blocks, tail, vn, &mut grad[full..n]);
         blocks.steps += 1;
-        grad[full..n].copy_from_slice(&pgrad[..n - full]);
     }
     blocks.flush(state, W::PRESENT);
 }
@@ -727,7 +798,7 @@ fn run_operand<'a, E: Float>(s: Option<&'a [E]>, run: &Run, o: usize) -> Operand
 }
 
 /// Accumulates `term` over one run into `state`: the contiguous path when every
-/// operand is contiguous, else gathered into step buffers (same steps, same bits).
+/// operand is contiguous, else read in place element by element (same steps, same bits).
 fn reduce_strided_run<E: Float, T: Term<E>>(state: &mut State, term: T, ops: &Operands<'_, E>, run: &Run) {
     if run.len == 0 {
         return;
@@ -742,36 +813,30 @@ fn reduce_strided_run<E: Float, T: Term<E>>(state: &mut State, term: T, ops: &Op
         }
         return;
     }
+    let gather = |data, slot: usize| Gather { data, off: run.off[slot], stride: run.stride[slot] };
+    let (w, g) = (MaybeGather(ops.w.map(|w| gather(w, W))), MaybeGather(ops.g.map(|g| gather(g, G))));
+    gather_run(state, term, (gather(ops.a, A), gather(ops.b, B), w, g), run.len, T::SUMS_WEIGHT && ops.w.is_some());
+}
+
+/// `reduce_run` over operands read element by element in place (same steps, same bits).
+fn gather_run<'a, E: Float, T: Term<E>>(
+    state: &mut State,
+    term: T,
+    (a, b, w, g): (Gather<'a, E>, Gather<'a, E>, MaybeGather<'a, E>, MaybeGather<'a, E>),
+    n: usize,
+    weighted: bool,
+) {
     let step_n = step_len::<E>();
-    let weighted = T::SUMS_WEIGHT && ops.w.is_some();
+    let full = n - n % step_n;
     let mut blocks = Blocks::<E::V>::new();
     let mut i = 0;
-    while i < run.len {
-        let m = if run.len - i < step_n { run.len - i } else { step_n };
-        let mut buf = [[E::ZERO; MAX_STEP]; 4];
-        for j in 0..m {
-            let k = i + j;
-            buf[A][j] = ops.a[run.off[A] + k * run.stride[A]];
-            buf[B][j] = ops.b[run.off[B] + k * run.stride[B]];
-            if let Some(w) = ops.w {
-                buf[W][j] = w[run.off[W] + k * run.stride[W]];
-            }
-            if let Some(g) = ops.g {
-                buf[G][j] = g[run.off[G] + k * run.stride[G]];
-            }
-        }
-        let (a, b) = (&buf[A][..step_n], &buf[B][..step_n]);
-        let w = if ops.w.is_some() { Some(&buf[W][..step_n]) } else { None };
-        match ops.g {
-            None => with_weight!(w, w => step(&mut blocks, term, a, b, w, Absent)),
-            Some(_) => with_weight!(w, w => step(&mut blocks, term, a, b, w, Slice(&buf[G][..step_n]))),
-        }
-        if m == step_n {
-            blocks.stepped(state, weighted);
-        } else {
-            blocks.steps += 1;
-        }
-        i += m;
+    while i < full {
+        step(&mut blocks, term, a.part(i, step_n), b.part(i, step_n), w.part(i, step_n), g.part(i, step_n));
+        blocks.stepped(state, weighted);
+        i += step_n;
+    }
+    if full < n {
+        tail_step(&mut blocks, term, (a, b, w, g), full, n - full);
     }
     blocks.flush(state, weighted);
 }
@@ -1151,6 +1216,48 @@ mod tests {
         let a = vec![f64::MAX; 40];
         let b = vec![0.0f64; 40];
         assert_eq!(sum64(&a, &b, None).0, f64::INFINITY);
+    }
+
+    /// Data that exercises the one-block short path's proof: random values, values
+    /// 2^40 apart (inexact widening), subnormal squares, infinities and NaN.
+    fn awkward(rng: &mut Rng, n: usize, kind: usize) -> Vec<f64> {
+        (0..n)
+            .map(|i| {
+                let x = rng.next();
+                match kind {
+                    0 => x,
+                    1 => x * if i % 3 == 0 { 1e12 } else { 1e-12 },
+                    2 => x * 1e-25,
+                    _ => match i % 7 {
+                        0 => f64::INFINITY,
+                        3 if kind == 4 => f64::NAN,
+                        _ => x * 1e30,
+                    },
+                }
+            })
+            .collect()
+    }
+
+    #[test]
+    fn one_call_sum_equals_the_state_sum_for_every_length() {
+        // `sum_squared_once` skips the TwoSum of a single block; it must give the bits
+        // of `sum_squared` into a zero state on both sides of BLOCK and every tail.
+        let mut rng = Rng(11);
+        for kind in 0..5 {
+            for n in 0..=2 * BLOCK + 40 {
+                let (a, b) = (awkward(&mut rng, n, kind), awkward(&mut rng, n, kind));
+                let a32: Vec<f32> = a.iter().map(|x| *x as f32).collect();
+                let b32: Vec<f32> = b.iter().map(|x| *x as f32).collect();
+                let mut state = State::zero();
+                sum_squared(&mut state, &a32, &b32, None);
+                let (want, got) = (state.loss.value(), sum_squared_once(&a32, &b32));
+                assert!(want.to_bits() == got.to_bits() || (want.is_nan() && got.is_nan()), "f32 kind {kind} n {n}: {want} vs {got}");
+                let mut state = State::zero();
+                sum_squared(&mut state, &a, &b, None);
+                let (want, got) = (state.loss.value(), sum_squared_once(&a, &b));
+                assert!(want.to_bits() == got.to_bits() || (want.is_nan() && got.is_nan()), "f64 kind {kind} n {n}: {want} vs {got}");
+            }
+        }
     }
 
     #[test]

@@ -49,9 +49,13 @@ pub trait Vector: Copy {
     type Elem: Float;
     const LANES: usize;
     fn splat(x: Self::Elem) -> Self;
+    /// Lane `i` is `f(i)`.
+    fn from_fn<F: Fn(usize) -> Self::Elem>(f: F) -> Self;
     /// Loads the first `LANES` elements of `src`; a shorter `src` is zero-padded.
+    /// The short case reads lane by lane: no `memcpy` call (a software loop in wasm).
     fn load(src: &[Self::Elem]) -> Self;
-    /// Stores into the first `LANES` elements of `dst` (fewer if `dst` is shorter).
+    /// Stores into the first `LANES` elements of `dst` (fewer if `dst` is shorter,
+    /// lane by lane).
     fn store(self, dst: &mut [Self::Elem]);
     fn add(self, other: Self) -> Self;
     fn sub(self, other: Self) -> Self;

@@ -17,16 +17,25 @@ impl Vector for F32x4 {
         F32x4([x; 4])
     }
     #[inline(always)]
+    fn from_fn<F: Fn(usize) -> f32>(f: F) -> Self {
+        F32x4([f(0), f(1), f(2), f(3)])
+    }
+    #[inline(always)]
     fn load(src: &[f32]) -> Self {
-        let mut v = [0.0f32; 4];
-        let n = if src.len() < 4 { src.len() } else { 4 };
-        v[..n].copy_from_slice(&src[..n]);
-        F32x4(v)
+        if src.len() >= 4 {
+            F32x4([src[0], src[1], src[2], src[3]])
+        } else {
+            Self::from_fn(|i| if i < src.len() { src[i] } else { 0.0 })
+        }
     }
     #[inline(always)]
     fn store(self, dst: &mut [f32]) {
-        let n = if dst.len() < 4 { dst.len() } else { 4 };
-        dst[..n].copy_from_slice(&self.0[..n]);
+        // Lane by lane (a copy of a variable length would call memcpy).
+        for (i, x) in self.0.iter().enumerate() {
+            if i < dst.len() {
+                dst[i] = *x;
+            }
+        }
     }
     #[inline(always)]
     fn add(self, o: Self) -> Self {
@@ -58,16 +67,24 @@ impl Vector for F64x2 {
         F64x2([x; 2])
     }
     #[inline(always)]
+    fn from_fn<F: Fn(usize) -> f64>(f: F) -> Self {
+        F64x2([f(0), f(1)])
+    }
+    #[inline(always)]
     fn load(src: &[f64]) -> Self {
-        let mut v = [0.0f64; 2];
-        let n = if src.len() < 2 { src.len() } else { 2 };
-        v[..n].copy_from_slice(&src[..n]);
-        F64x2(v)
+        if src.len() >= 2 {
+            F64x2([src[0], src[1]])
+        } else {
+            Self::from_fn(|i| if i < src.len() { src[i] } else { 0.0 })
+        }
     }
     #[inline(always)]
     fn store(self, dst: &mut [f64]) {
-        let n = if dst.len() < 2 { dst.len() } else { 2 };
-        dst[..n].copy_from_slice(&self.0[..n]);
+        for (i, x) in self.0.iter().enumerate() {
+            if i < dst.len() {
+                dst[i] = *x;
+            }
+        }
     }
     #[inline(always)]
     fn add(self, o: Self) -> Self {

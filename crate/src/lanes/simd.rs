@@ -18,15 +18,17 @@ impl Vector for F32x4 {
         F32x4(f32x4_splat(x))
     }
     #[inline(always)]
+    fn from_fn<F: Fn(usize) -> f32>(f: F) -> Self {
+        F32x4(f32x4(f(0), f(1), f(2), f(3)))
+    }
+    #[inline(always)]
     fn load(src: &[f32]) -> Self {
         if src.len() >= 4 {
             // SAFETY: `src` has at least 4 initialised f32 (16 bytes) from
             // `src.as_ptr()`; `v128_load` has no alignment requirement.
             F32x4(unsafe { v128_load(src.as_ptr() as *const v128) })
         } else {
-            let mut v = [0.0f32; 4];
-            v[..src.len()].copy_from_slice(src);
-            F32x4(f32x4(v[0], v[1], v[2], v[3]))
+            Self::from_fn(|i| if i < src.len() { src[i] } else { 0.0 })
         }
     }
     #[inline(always)]
@@ -36,14 +38,16 @@ impl Vector for F32x4 {
             // `dst.as_mut_ptr()`; `v128_store` has no alignment requirement.
             unsafe { v128_store(dst.as_mut_ptr() as *mut v128, self.0) }
         } else {
-            let v = [
-                f32x4_extract_lane::<0>(self.0),
-                f32x4_extract_lane::<1>(self.0),
-                f32x4_extract_lane::<2>(self.0),
-                f32x4_extract_lane::<3>(self.0),
-            ];
-            let n = dst.len();
-            dst.copy_from_slice(&v[..n]);
+            // At most 3 lanes, one by one (a copy of a variable length would call memcpy).
+            if !dst.is_empty() {
+                dst[0] = f32x4_extract_lane::<0>(self.0);
+            }
+            if dst.len() > 1 {
+                dst[1] = f32x4_extract_lane::<1>(self.0);
+            }
+            if dst.len() > 2 {
+                dst[2] = f32x4_extract_lane::<2>(self.0);
+            }
         }
     }
     #[inline(always)]
@@ -74,15 +78,17 @@ impl Vector for F64x2 {
         F64x2(f64x2_splat(x))
     }
     #[inline(always)]
+    fn from_fn<F: Fn(usize) -> f64>(f: F) -> Self {
+        F64x2(f64x2(f(0), f(1)))
+    }
+    #[inline(always)]
     fn load(src: &[f64]) -> Self {
         if src.len() >= 2 {
             // SAFETY: `src` has at least 2 initialised f64 (16 bytes) from
             // `src.as_ptr()`; `v128_load` has no alignment requirement.
             F64x2(unsafe { v128_load(src.as_ptr() as *const v128) })
         } else {
-            let mut v = [0.0f64; 2];
-            v[..src.len()].copy_from_slice(src);
-            F64x2(f64x2(v[0], v[1]))
+            Self::from_fn(|i| if i < src.len() { src[i] } else { 0.0 })
         }
     }
     #[inline(always)]
@@ -92,9 +98,9 @@ impl Vector for F64x2 {
             // `dst.as_mut_ptr()`; `v128_store` has no alignment requirement.
             unsafe { v128_store(dst.as_mut_ptr() as *mut v128, self.0) }
         } else {
-            let v = [f64x2_extract_lane::<0>(self.0), f64x2_extract_lane::<1>(self.0)];
-            let n = dst.len();
-            dst.copy_from_slice(&v[..n]);
+            if !dst.is_empty() {
+                dst[0] = f64x2_extract_lane::<0>(self.0);
+            }
         }
     }
     #[inline(always)]
