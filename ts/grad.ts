@@ -19,7 +19,7 @@ import {
   forward,
   makeArray,
   operandStrides,
-  plainPair,
+  directLength,
   prepare,
   reduceAll,
   reducedOf,
@@ -183,8 +183,8 @@ export function backwardWithOptions(fn: string, input: unknown, target: unknown,
 }
 
 /**
- * The training-loop case of mseLossWithGrad without the general planning: two plain
- * equal-length, non-empty Float32Arrays (or Float64Arrays), or two WasmTensors of one
+ * The training-loop case of mseLossWithGrad without the general planning: a
+ * `directLength` pair of Float32Arrays (or Float64Arrays), or two WasmTensors of one
  * dtype and shape, `"mean"` or `"sum"`, no
  * weight, axis, keepdims or gradOutput. Same kernels and the same bits as the general
  * path; inputs of at most 16 elements are replayed in JS (ts/small.ts), the gradient
@@ -207,14 +207,13 @@ function fastWithGrad(heap: Heap, input: unknown, target: unknown, o: ParsedOpti
     dtype = pair[0].dtype;
     n = pair[0].size;
     shape = input.shape.slice();
-  } else if (plainPair(input, target)) {
-    a = input;
-    b = target as FloatArray;
-    dtype = input instanceof Float32Array ? "float32" : "float64";
-    n = input.length;
-    shape = [n];
   } else {
-    return undefined;
+    n = directLength(input, target);
+    if (n === 0) return undefined;
+    a = input as FloatArray;
+    b = target as FloatArray;
+    dtype = a instanceof Float32Array ? "float32" : "float64";
+    shape = [n];
   }
   const f32 = dtype === "float32";
   const norm = f32 ? Math.fround(o.reduction === MEAN ? 2 / n : 2) : o.reduction === MEAN ? 2 / n : 2;
@@ -227,10 +226,10 @@ function fastWithGrad(heap: Heap, input: unknown, target: unknown, o: ParsedOpti
     const y = b as FloatArray;
     if (f32) {
       for (let i = 0; i < n; i++) grad[i] = Math.fround((x[i] as number) - (y[i] as number)) * norm;
-      sum = smallSum32(x, 0, y, 0, n);
+      sum = smallSum32(x, y, n);
     } else {
       for (let i = 0; i < n; i++) grad[i] = ((x[i] as number) - (y[i] as number)) * norm;
-      sum = smallSum64(x, 0, y, 0, n);
+      sum = smallSum64(x, y, n);
     }
   } else {
     heap.contiguous(FUSED, dtype, n, a, b, null, null, 1, norm, grad, null);

@@ -433,13 +433,13 @@ export class Heap {
   }
 
   /**
-   * Σ(a−b)² over two equal-length arrays of one dtype: the hot path of `mseLoss`, with no
-   * per-call allocation (the scratch regions). Longer arrays take the chunked driver.
+   * Σ(a−b)² over two plain arrays of one dtype and `n` elements: the hot path of
+   * `mseLoss`, with no per-call allocation (the scratch regions). Longer arrays take the
+   * chunked driver.
    */
-  sumSquaredDiff(a: FloatArray, b: FloatArray): number {
+  sumSquaredDiff(a: FloatArray, b: FloatArray, n: number): number {
     const dtype: DType = a instanceof Float32Array ? "float32" : "float64";
-    const n = a.length;
-    if (n * a.BYTES_PER_ELEMENT > CHUNK_BYTES) {
+    if (n * (dtype === "float32" ? 4 : 8) > CHUNK_BYTES) {
       this.contiguous(SUM, dtype, n, a, b, null, null, 1, 1, null, null);
       return this.stateLoss();
     }

@@ -1,5 +1,5 @@
 // mseLoss: options -> coercion -> shape plan -> kernels -> a number or a JS-owned Tensor.
-import { coerce, type ArrayArgument, type Operand } from "./coerce.js";
+import { coerce, sameKindLength, typedLength, type ArrayArgument, type Operand } from "./coerce.js";
 import { ShapeError, formatShape, torchSize } from "./errors.js";
 import {
   activeHeap,
@@ -24,6 +24,7 @@ import {
   sameShape,
   stridesOver,
 } from "./shape.js";
+import { SMALL_MAX, smallSum32, smallSum64 } from "./small.js";
 import { WasmTensor, tensorPairSum } from "./tensor.js";
 import { warnOnce } from "./warn.js";
 
@@ -350,45 +351,56 @@ export function forward(p: Prepared, o: ParsedOptions, sums: WeightSums | null =
 }
 
 /**
- * True for two plain (not subclassed) Float32Arrays, or two plain Float64Arrays, of one
- * non-zero length: the operands the direct paths of mseLoss and mseLossWithGrad take.
- * Subclasses (which may lie about their length) and empty, possibly detached, arrays go
- * through coercion.
+ * The element count of a typed-array pair the direct paths of mseLoss and
+ * mseLossWithGrad take, else 0: two Float32Arrays or two Float64Arrays of one non-zero
+ * length (`sameKindLength`). Up to SMALL_MAX elements the JS replay reads them by index
+ * only, so subclasses qualify; longer pairs are copied in with `subarray`/`set`, so only
+ * plain (not subclassed) arrays do. Anything else goes through coercion.
  */
-export function plainPair(input: unknown, target: unknown): input is FloatArray {
-  if (!(input instanceof Float32Array || input instanceof Float64Array)) return false;
-  if (!(target instanceof Float32Array || target instanceof Float64Array)) return false;
+export function directLength(input: unknown, target: unknown): number {
+  const n = sameKindLength(input, target);
+  if (n <= SMALL_MAX) return n;
   const proto = Object.getPrototypeOf(input);
-  return (
-    (proto === Float32Array.prototype || proto === Float64Array.prototype) &&
-    Object.getPrototypeOf(target) === proto &&
-    (input as FloatArray).length === (target as FloatArray).length &&
-    (input as FloatArray).length !== 0
-  );
+  const plain = proto === Float32Array.prototype || proto === Float64Array.prototype;
+  return plain && Object.getPrototypeOf(target) === proto ? n : 0;
 }
 
 /**
- * Σ(a−b)² for the direct path of mseLoss: a `plainPair`, or two matching WasmTensors
- * (read in place); undefined for anything else, which takes the full path.
+ * The loss (`mean`: Σ(a−b)²/n, else Σ(a−b)²) on the direct path of mseLoss: a
+ * `directLength` pair, or two matching WasmTensors (read in place); undefined for anything
+ * else, which takes the full path.
  */
-export function fastSum(heap: Heap, input: unknown, target: unknown): number | undefined {
+export function fastLoss(heap: Heap, input: unknown, target: unknown, mean: boolean): number | undefined {
   if (input instanceof WasmTensor) {
-    return target instanceof WasmTensor ? tensorPairSum(heap, input, target) : undefined;
+    if (!(target instanceof WasmTensor)) return undefined;
+    const sum = tensorPairSum(heap, input, target);
+    return sum === undefined || !mean ? sum : sum / input.size;
   }
-  return plainPair(input, target) ? heap.sumSquaredDiff(input, target as FloatArray) : undefined;
+  const n = directLength(input, target);
+  if (n === 0) return undefined;
+  const a = input as FloatArray;
+  const b = target as FloatArray;
+  let sum: number;
+  if (n > SMALL_MAX) {
+    sum = heap.sumSquaredDiff(a, b, n);
+  } else {
+    // Tiny arrays: the kernel replayed in JS (same bits) costs less than copying in.
+    sum = a instanceof Float32Array ? smallSum32(a, b, n) : smallSum64(a, b, n);
+  }
+  return mean ? sum / n : sum;
 }
 
-/** The element count of an operand that `fastSum` accepted. */
+/** The element count of an operand that `fastLoss` accepted. */
 export function elementCount(input: unknown): number {
-  return input instanceof WasmTensor ? input.size : (input as FloatArray).length;
+  return input instanceof WasmTensor ? input.size : typedLength(input as FloatArray);
 }
 
 /** The loss with already-parsed options (MSELoss.forward, mseLoss). */
 export function lossWithOptions(fn: string, input: unknown, target: unknown, o: ParsedOptions): number | Tensor {
   const heap = requireHeap(fn);
   if (o.axis === null && !o.keepdims && o.weight === undefined && o.reduction !== NONE) {
-    const sum = fastSum(heap, input, target);
-    if (sum !== undefined) return o.reduction === SUM ? sum : sum / elementCount(input);
+    const loss = fastLoss(heap, input, target, o.reduction !== SUM);
+    if (loss !== undefined) return loss;
   }
   return forward(prepare(fn, heap, input, target, o), o);
 }
@@ -416,8 +428,8 @@ export function mseLoss(input: ArrayArgument, target: ArrayArgument, options?: M
   if (options === undefined) {
     const heap = activeHeap();
     if (heap !== null) {
-      const sum = fastSum(heap, input, target);
-      if (sum !== undefined) return sum / elementCount(input);
+      const loss = fastLoss(heap, input, target, true);
+      if (loss !== undefined) return loss;
     }
   }
   return lossWithOptions("mseLoss", input, target, parseOptions("mseLoss", options, false));

@@ -4,7 +4,7 @@
 import type { ArrayArgument } from "./coerce.js";
 import { describe } from "./errors.js";
 import { requireHeap } from "./heap.js";
-import { elementCount, fastSum, prepare, reduceAll } from "./loss.js";
+import { elementCount, fastLoss, prepare, reduceAll } from "./loss.js";
 import { DEFAULT_OPTIONS, SUM, type ParsedOptions } from "./options.js";
 
 /** A JSON-safe number: non-finite values are written as strings. */
@@ -131,7 +131,7 @@ export class MeanSquaredError {
   update(pred: ArrayArgument, target: ArrayArgument): this {
     const fn = "MeanSquaredError.update";
     const heap = requireHeap(fn);
-    const fast = this.#options.broadcast === undefined ? fastSum(heap, pred, target) : undefined;
+    const fast = this.#options.broadcast === undefined ? fastLoss(heap, pred, target, false) : undefined;
     if (fast !== undefined) {
       this.#add(fast);
       this.#count += elementCount(pred);

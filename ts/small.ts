@@ -1,72 +1,79 @@
 // The kernels' sum of squared differences for at most 16 elements, in plain JS.
-// mseLossWithGrad's direct path computes tiny inputs here (with the elementwise
-// gradient) instead of copying them in, calling the fused kernel and copying out. This is not an approximation: it replays crate/src/kernels.rs step by
-// step (one zero-padded step, one block flush, TwoSum into a zero state, the final
-// combine), with Math.fround for every float32 operation, so it returns the same bits
-// as both wasm builds. test/small.test.ts checks that on every length 0..16.
+// mseLoss and mseLossWithGrad compute tiny plain typed arrays here instead of copying
+// them into wasm memory (two TypedArray#set calls cost more than this whole sum). This
+// is not an approximation: it replays crate/src/kernels.rs step by step (one step, or
+// one zero-padded step, of four accumulators; the block's widening; the final lane sum)
+// with Math.fround for every float32 operation, so it returns the same bits as both
+// wasm builds. test/small.test.ts checks that on every length 0..16.
+//
+// The block goes into a zero compensated state, whose TwoSum and `value` round back to
+// the plain sum of the two widened lanes (proof at `kernels::sum_squared_once`): the
+// replay ends with `l0 + l1`.
 
 /** Largest length the JS replay handles. */
 export const SMALL_MAX = 16;
 
-const terms = new Float64Array(SMALL_MAX);
+const fround = Math.fround;
 
 /**
- * Σ(a−b)² over `n <= 16` float32 elements `a[ia..]`, `b[ib..]`, bit-identical to
- * `mse_sum_f32`.
+ * One float32 term, rounded as f32x4.sub and f32x4.mul round (a double operation on
+ * two float32 values, rounded to float32, is the float32 result).
  */
-export function smallSum32(a: ArrayLike<number>, ia: number, b: ArrayLike<number>, ib: number, n: number): number {
-  const t = terms;
-  for (let i = 0; i < SMALL_MAX; i++) {
-    if (i < n) {
-      // One float32 rounding per operation, as f32x4.sub / f32x4.mul do (a double
-      // operation on two float32 values rounded to float32 is the float32 result).
-      const d = Math.fround((a[ia + i] as number) - (b[ib + i] as number));
-      t[i] = Math.fround(d * d);
-    } else {
-      t[i] = 0;
-    }
-  }
-  // Four f32x4 accumulators hold terms 0-3, 4-7, 8-11, 12-15; `widen` adds lanes 0+2 and
-  // 1+3 in float64; the block combines accumulators as (p0 + p1) + (p2 + p3).
-  const l0 = ((t[0] as number) + (t[2] as number) + ((t[4] as number) + (t[6] as number))) +
-    ((t[8] as number) + (t[10] as number) + ((t[12] as number) + (t[14] as number)));
-  const l1 = ((t[1] as number) + (t[3] as number) + ((t[5] as number) + (t[7] as number))) +
-    ((t[9] as number) + (t[11] as number) + ((t[13] as number) + (t[15] as number)));
-  return combine(l0, l1);
+function term32(a: ArrayLike<number>, b: ArrayLike<number>, i: number): number {
+  const d = fround((a[i] as number) - (b[i] as number));
+  return fround(d * d);
 }
 
-/** As `smallSum32` for float64 elements, bit-identical to `mse_sum_f64`. */
-export function smallSum64(a: ArrayLike<number>, ia: number, b: ArrayLike<number>, ib: number, n: number): number {
-  const t = terms;
-  for (let i = 0; i < SMALL_MAX; i++) {
-    if (i < n) {
-      const d = (a[ia + i] as number) - (b[ib + i] as number);
-      t[i] = d * d;
-    } else {
-      t[i] = 0;
-    }
-  }
-  // Four f64x2 accumulators; step 1 holds terms 0-7, step 2 terms 8-15 (a padded step
-  // of zeros adds exactly nothing, so n <= 8 needs no special case).
-  const a0 = (t[0] as number) + (t[8] as number);
-  const a1 = (t[1] as number) + (t[9] as number);
-  const b0 = (t[2] as number) + (t[10] as number);
-  const b1 = (t[3] as number) + (t[11] as number);
-  const c0 = (t[4] as number) + (t[12] as number);
-  const c1 = (t[5] as number) + (t[13] as number);
-  const d0 = (t[6] as number) + (t[14] as number);
-  const d1 = (t[7] as number) + (t[15] as number);
-  return combine(a0 + b0 + (c0 + d0), a1 + b1 + (c1 + d1));
+/** `term32`, or the zero padding at and after `n`. */
+function padded32(a: ArrayLike<number>, b: ArrayLike<number>, i: number, n: number): number {
+  return i < n ? term32(a, b, i) : 0;
 }
 
 /**
- * The block's two float64 lanes added into a zero TwoSum state, then
- * `Compensated::value`: with a zero state the compensation words are exactly 0.
+ * Σ(a−b)² over the first `n <= 16` float32 elements of `a` and `b`, bit-identical to
+ * `mse_sum_once_f32`.
  */
-function combine(l0: number, l1: number): number {
-  const hi = l0 + l1;
-  if (!Number.isFinite(hi)) return hi;
-  const bp = hi - l0;
-  const err = l0 - (hi - bp) + (l1 - bp);
-  return hi + err;
+export function smallSum32(a: ArrayLike<number>, b: ArrayLike<number>, n: number): number {
+  // Four f32x4 accumulators hold terms 0-3, 4-7, 8-11, 12-15 (one step: each lane is its
+  // term exactly); `widen` adds lanes 0+2 and 1+3 in float64; the block combines the
+  // accumulators as (p0 + p1) + (p2 + p3). A whole step is written out without the
+  // padding checks: the float conversions alone are most of its cost.
+  if (n === SMALL_MAX) {
+    const l0 =
+      term32(a, b, 0) + term32(a, b, 2) + (term32(a, b, 4) + term32(a, b, 6)) +
+      (term32(a, b, 8) + term32(a, b, 10) + (term32(a, b, 12) + term32(a, b, 14)));
+    const l1 =
+      term32(a, b, 1) + term32(a, b, 3) + (term32(a, b, 5) + term32(a, b, 7)) +
+      (term32(a, b, 9) + term32(a, b, 11) + (term32(a, b, 13) + term32(a, b, 15)));
+    return l0 + l1;
+  }
+  const l0 =
+    padded32(a, b, 0, n) + padded32(a, b, 2, n) + (padded32(a, b, 4, n) + padded32(a, b, 6, n)) +
+    (padded32(a, b, 8, n) + padded32(a, b, 10, n) + (padded32(a, b, 12, n) + padded32(a, b, 14, n)));
+  const l1 =
+    padded32(a, b, 1, n) + padded32(a, b, 3, n) + (padded32(a, b, 5, n) + padded32(a, b, 7, n)) +
+    (padded32(a, b, 9, n) + padded32(a, b, 11, n) + (padded32(a, b, 13, n) + padded32(a, b, 15, n)));
+  return l0 + l1;
+}
+
+/** One float64 term, or the zero padding at and after `n`. */
+function padded64(a: ArrayLike<number>, b: ArrayLike<number>, i: number, n: number): number {
+  if (i >= n) return 0;
+  const d = (a[i] as number) - (b[i] as number);
+  return d * d;
+}
+
+/** As `smallSum32` for float64 elements, bit-identical to `mse_sum_once_f64`. */
+export function smallSum64(a: ArrayLike<number>, b: ArrayLike<number>, n: number): number {
+  // Four f64x2 accumulators; step 1 holds terms 0-7, step 2 adds terms 8-15 (a padded
+  // step of zeros adds exactly nothing, so n <= 8 needs no special case).
+  const a0 = padded64(a, b, 0, n) + padded64(a, b, 8, n);
+  const a1 = padded64(a, b, 1, n) + padded64(a, b, 9, n);
+  const b0 = padded64(a, b, 2, n) + padded64(a, b, 10, n);
+  const b1 = padded64(a, b, 3, n) + padded64(a, b, 11, n);
+  const c0 = padded64(a, b, 4, n) + padded64(a, b, 12, n);
+  const c1 = padded64(a, b, 5, n) + padded64(a, b, 13, n);
+  const d0 = padded64(a, b, 6, n) + padded64(a, b, 14, n);
+  const d1 = padded64(a, b, 7, n) + padded64(a, b, 15, n);
+  return a0 + b0 + (c0 + d0) + (a1 + b1 + (c1 + d1));
 }

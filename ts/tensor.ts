@@ -123,29 +123,33 @@ export function tensorSource(tensor: WasmTensor, fn: string, argument: string): 
 }
 
 /**
- * The zero-copy sources of two live tensors of `heap` with the same dtype and shape and
- * at least one element; undefined when anything else applies.
+ * Whether two tensors of `heap` are live, with the same dtype and shape and at least
+ * one element: then they read as one zero-copy pair.
  */
-export function tensorPair(heap: Heap, a: WasmTensor, b: WasmTensor): readonly [WasmSource, WasmSource] | undefined {
-  const sa = stateOf(a);
-  const sb = stateOf(b);
-  if (sa.disposed || sb.disposed || sa.heap !== heap || sb.heap !== heap) return undefined;
-  if (sa.dtype !== sb.dtype || sa.size !== sb.size || sa.size === 0 || sa.rank !== sb.rank) return undefined;
+function pairable(heap: Heap, a: WasmTensor, b: WasmTensor, sa: TensorState, sb: TensorState): boolean {
+  if (sa.disposed || sb.disposed || sa.heap !== heap || sb.heap !== heap) return false;
+  if (sa.dtype !== sb.dtype || sa.size !== sb.size || sa.size === 0 || sa.rank !== sb.rank) return false;
   if (sa.rank > 1) {
     // Equal sizes and ranks: 1-D shapes are equal; others are compared dim by dim.
     const shapeA = a.shape;
     const shapeB = b.shape;
-    for (let i = 0; i < shapeA.length; i++) if (shapeA[i] !== shapeB[i]) return undefined;
+    for (let i = 0; i < shapeA.length; i++) if (shapeA[i] !== shapeB[i]) return false;
   }
-  return [sa, sb];
+  return true;
 }
 
-/** Σ(a−b)² for a `tensorPair`, read in place (the zero-copy hot path of `mseLoss`). */
+/** The zero-copy sources of a `pairable` pair; undefined for any other pair. */
+export function tensorPair(heap: Heap, a: WasmTensor, b: WasmTensor): readonly [WasmSource, WasmSource] | undefined {
+  const sa = stateOf(a);
+  const sb = stateOf(b);
+  return pairable(heap, a, b, sa, sb) ? [sa, sb] : undefined;
+}
+
+/** Σ(a−b)² of a `pairable` pair, read in place (the zero-copy hot path of `mseLoss`). */
 export function tensorPairSum(heap: Heap, a: WasmTensor, b: WasmTensor): number | undefined {
-  const pair = tensorPair(heap, a, b);
-  if (pair === undefined) return undefined;
-  const [sa, sb] = pair;
-  return heap.sumInPlace(sa.dtype, sa.ptr, sb.ptr, sa.size);
+  const sa = stateOf(a);
+  const sb = stateOf(b);
+  return pairable(heap, a, b, sa, sb) ? heap.sumInPlace(sa.dtype, sa.ptr, sb.ptr, sa.size) : undefined;
 }
 
 /** The heap a tensor belongs to (tensors cannot move between module instances). */
