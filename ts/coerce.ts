@@ -4,7 +4,7 @@
 import { describe, formatShape } from "./errors.js";
 import type { DType, FloatArray, Heap, Source } from "./heap.js";
 import { MAX_RANK } from "./shape.js";
-import { WasmTensor, tensorHeap, tensorSource } from "./tensor.js";
+import { WasmTensor, tensorDims, tensorHeap, tensorSource } from "./tensor.js";
 
 /** A plain number array, nested to any depth up to rank 8 (rectangular). */
 export type NestedNumberArray = readonly (number | NestedNumberArray)[];
@@ -296,7 +296,7 @@ export function coerce(heap: Heap | null, fn: string, argument: string, value: u
   if (typeof value !== "object" || value === null) throw typeError(fn, argument, value);
   if (value instanceof WasmTensor) {
     if (heap !== null && tensorHeap(value) !== heap) throw typeError(fn, argument, value);
-    return { source: tensorSource(value, fn, argument), dtype: value.dtype, shape: value.shape, size: value.size };
+    return { source: tensorSource(value, fn, argument), dtype: value.dtype, shape: tensorDims(value), size: value.size };
   }
   const typed = floatArray(fn, `argument '${argument}'`, value);
   if (typed !== null) {

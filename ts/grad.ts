@@ -31,7 +31,7 @@ import {
 import { MEAN, NONE, SUM, parseOptions, reductionName, type MseLossBackwardOptions, type ParsedOptions } from "./options.js";
 import { PLAN_WORDS, buildPlan, checkBroadcastsTo } from "./shape.js";
 import { SMALL_MAX, smallSum32, smallSum64 } from "./small.js";
-import { WasmTensor, tensorPair } from "./tensor.js";
+import { WasmTensor, tensorDims, tensorPair } from "./tensor.js";
 
 /** The loss and its gradient w.r.t. `input`, from `mseLossWithGrad`. */
 export interface LossWithGrad {
@@ -206,7 +206,7 @@ function fastWithGrad(heap: Heap, input: unknown, target: unknown, o: ParsedOpti
     [a, b] = pair;
     dtype = pair[0].dtype;
     n = pair[0].size;
-    shape = input.shape.slice();
+    shape = tensorDims(input).slice();
   } else {
     n = directLength(input, target);
     if (n === 0) return undefined;

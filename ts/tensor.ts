@@ -29,6 +29,11 @@ class TensorState implements WasmSource {
   readonly bytes: number;
   /** Rank of the tensor (set by WasmTensor). */
   rank = 0;
+  /**
+   * The shape, not frozen: V8 copies a frozen array (the public `shape`) through its
+   * slow path, ~200 ns for `slice()`, so internal code reads and copies this one.
+   */
+  dims: readonly number[] = [];
   disposed = false;
   buffer: ArrayBuffer | null = null;
   view: FloatArray | null = null;
@@ -69,6 +74,7 @@ export class WasmTensor implements Disposable {
   private constructor(state: TensorState, shape: readonly number[]) {
     this.#state = state;
     state.rank = shape.length;
+    state.dims = shape.slice();
     this.shape = Object.freeze(shape.slice());
     this.dtype = state.dtype;
     this.size = state.size;
@@ -126,13 +132,13 @@ export function tensorSource(tensor: WasmTensor, fn: string, argument: string): 
  * Whether two tensors of `heap` are live, with the same dtype and shape and at least
  * one element: then they read as one zero-copy pair.
  */
-function pairable(heap: Heap, a: WasmTensor, b: WasmTensor, sa: TensorState, sb: TensorState): boolean {
+function pairable(heap: Heap, sa: TensorState, sb: TensorState): boolean {
   if (sa.disposed || sb.disposed || sa.heap !== heap || sb.heap !== heap) return false;
   if (sa.dtype !== sb.dtype || sa.size !== sb.size || sa.size === 0 || sa.rank !== sb.rank) return false;
   if (sa.rank > 1) {
     // Equal sizes and ranks: 1-D shapes are equal; others are compared dim by dim.
-    const shapeA = a.shape;
-    const shapeB = b.shape;
+    const shapeA = sa.dims;
+    const shapeB = sb.dims;
     for (let i = 0; i < shapeA.length; i++) if (shapeA[i] !== shapeB[i]) return false;
   }
   return true;
@@ -142,14 +148,19 @@ function pairable(heap: Heap, a: WasmTensor, b: WasmTensor, sa: TensorState, sb:
 export function tensorPair(heap: Heap, a: WasmTensor, b: WasmTensor): readonly [WasmSource, WasmSource] | undefined {
   const sa = stateOf(a);
   const sb = stateOf(b);
-  return pairable(heap, a, b, sa, sb) ? [sa, sb] : undefined;
+  return pairable(heap, sa, sb) ? [sa, sb] : undefined;
 }
 
 /** Σ(a−b)² of a `pairable` pair, read in place (the zero-copy hot path of `mseLoss`). */
 export function tensorPairSum(heap: Heap, a: WasmTensor, b: WasmTensor): number | undefined {
   const sa = stateOf(a);
   const sb = stateOf(b);
-  return pairable(heap, a, b, sa, sb) ? heap.sumInPlace(sa.dtype, sa.ptr, sb.ptr, sa.size) : undefined;
+  return pairable(heap, sa, sb) ? heap.sumInPlace(sa.dtype, sa.ptr, sb.ptr, sa.size) : undefined;
+}
+
+/** A tensor's shape (equal to `tensor.shape`, not frozen: cheap to copy). */
+export function tensorDims(tensor: WasmTensor): readonly number[] {
+  return stateOf(tensor).dims;
 }
 
 /** The heap a tensor belongs to (tensors cannot move between module instances). */
