@@ -1,7 +1,8 @@
-// mseLossWithGrad computes plain typed arrays of at most 16 elements in JS (ts/small.ts)
-// instead of calling wasm; that replay must return the kernels' bits exactly. A
-// tensor-like {data, shape} operand always goes through the wasm kernel, so it is the
-// reference here. mseLoss on typed arrays and WasmTensors (one wasm call) is checked too.
+// mseLoss, mseLossWithGrad and MeanSquaredError.update compute typed arrays of at most 16
+// elements in JS (ts/small.ts) instead of calling wasm; that replay must return the
+// kernels' bits exactly. A tensor-like {data, shape} operand always goes through the wasm
+// kernel (a state, TwoSum, then mse_state_loss), so it is the reference here. WasmTensors
+// (one mse_sum_once call, whose single-block short path must agree too) are checked as well.
 import { beforeAll, describe, expect, it } from "vitest";
 import { alloc, init, mseLoss, mseLossBackward, mseLossWithGrad } from "../ts/index.js";
 
