@@ -6,6 +6,7 @@
 //   nothing allocated;
 // - JS-heap operands reach the contiguous kernels through a persistent scratch, copied in
 //   cache-sized chunks (no allocation per call).
+import { typedLength } from "./intrinsics.js";
 import { PLAN_WORDS } from "./shape.js";
 
 /** Element type of a tensor. */
@@ -116,7 +117,7 @@ interface Kernels {
  * elements, both multiples of 128, so chunked accumulation is bit-identical to one call
  * over the whole array (crate/ABI.md, accumulation scheme).
  */
-const CHUNK_BYTES = 16384;
+export const CHUNK_BYTES = 16384;
 /** Chunk regions: a, b, w, g, grad out, loss out. Between calls they are the arena. */
 const ARENA_BYTES = CHUNK_BYTES * 6;
 const STATE_OFFSET = ARENA_BYTES;
@@ -346,7 +347,8 @@ export class Heap {
   #place(src: Source, dtype: DType, start: number, count: number, region: number, view: FloatArray): number {
     const shift = dtype === "float32" ? 2 : 3;
     if (isArray(src)) {
-      view.set(start === 0 && count === src.length ? src : src.subarray(start, start + count), region >>> shift);
+      // The whole array (the intrinsic length: a subclass cannot lie) or a chunk of a plain one.
+      view.set(start === 0 && count === typedLength(src) ? src : src.subarray(start, start + count), region >>> shift);
       return region;
     }
     if (src.dtype === dtype) return src.ptr + start * (1 << shift);

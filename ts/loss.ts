@@ -1,9 +1,11 @@
 // mseLoss: options -> coercion -> shape plan -> kernels -> a number or a JS-owned Tensor.
-import { coerce, sameKindLength, typedLength, type ArrayArgument, type Operand } from "./coerce.js";
+import { coerce, type ArrayArgument, type Operand } from "./coerce.js";
+import { sameKindLength, typedLength } from "./intrinsics.js";
 import { ShapeError, formatShape, torchSize } from "./errors.js";
 import {
   activeHeap,
   requireHeap,
+  CHUNK_BYTES,
   NONE as C_NONE,
   SUM as C_SUM,
   NONE_STRIDED,
@@ -353,13 +355,14 @@ export function forward(p: Prepared, o: ParsedOptions, sums: WeightSums | null =
 /**
  * The element count of a typed-array pair the direct paths of mseLoss and
  * mseLossWithGrad take, else 0: two Float32Arrays or two Float64Arrays of one non-zero
- * length (`sameKindLength`). Up to SMALL_MAX elements the JS replay reads them by index
- * only, so subclasses qualify; longer pairs are copied in with `subarray`/`set`, so only
- * plain (not subclassed) arrays do. Anything else goes through coercion.
+ * length (`sameKindLength`). Up to one chunk the direct paths read them by index (the JS
+ * replay) or copy them whole with `TypedArray#set` (internal slots only), so subclasses
+ * qualify; longer pairs are copied chunk by chunk through `subarray`, which a subclass
+ * can override, so only plain arrays do. Anything else goes through coercion.
  */
 export function directLength(input: unknown, target: unknown): number {
   const n = sameKindLength(input, target);
-  if (n <= SMALL_MAX) return n;
+  if (n * (input instanceof Float32Array ? 4 : 8) <= CHUNK_BYTES) return n;
   const proto = Object.getPrototypeOf(input);
   const plain = proto === Float32Array.prototype || proto === Float64Array.prototype;
   return plain && Object.getPrototypeOf(target) === proto ? n : 0;
