@@ -56,17 +56,32 @@ export function smallSum32(a: ArrayLike<number>, b: ArrayLike<number>, n: number
   return l0 + l1;
 }
 
-/** One float64 term, or the zero padding at and after `n`. */
-function padded64(a: ArrayLike<number>, b: ArrayLike<number>, i: number, n: number): number {
-  if (i >= n) return 0;
+/** One float64 term. */
+function term64(a: ArrayLike<number>, b: ArrayLike<number>, i: number): number {
   const d = (a[i] as number) - (b[i] as number);
   return d * d;
+}
+
+/** `term64`, or the zero padding at and after `n`. */
+function padded64(a: ArrayLike<number>, b: ArrayLike<number>, i: number, n: number): number {
+  return i < n ? term64(a, b, i) : 0;
 }
 
 /** As `smallSum32` for float64 elements, bit-identical to `mse_sum_once_f64`. */
 export function smallSum64(a: ArrayLike<number>, b: ArrayLike<number>, n: number): number {
   // Four f64x2 accumulators; step 1 holds terms 0-7, step 2 adds terms 8-15 (a padded
   // step of zeros adds exactly nothing, so n <= 8 needs no special case).
+  if (n === SMALL_MAX) {
+    const a0 = term64(a, b, 0) + term64(a, b, 8);
+    const a1 = term64(a, b, 1) + term64(a, b, 9);
+    const b0 = term64(a, b, 2) + term64(a, b, 10);
+    const b1 = term64(a, b, 3) + term64(a, b, 11);
+    const c0 = term64(a, b, 4) + term64(a, b, 12);
+    const c1 = term64(a, b, 5) + term64(a, b, 13);
+    const d0 = term64(a, b, 6) + term64(a, b, 14);
+    const d1 = term64(a, b, 7) + term64(a, b, 15);
+    return a0 + b0 + (c0 + d0) + (a1 + b1 + (c1 + d1));
+  }
   const a0 = padded64(a, b, 0, n) + padded64(a, b, 8, n);
   const a1 = padded64(a, b, 1, n) + padded64(a, b, 9, n);
   const b0 = padded64(a, b, 2, n) + padded64(a, b, 10, n);
