@@ -11,6 +11,7 @@ import {
   type FloatArray,
   type Heap,
   type Source,
+  type WasmSource,
 } from "./heap.js";
 import {
   axisSums,
@@ -219,17 +220,29 @@ function fastWithGrad(heap: Heap, input: unknown, target: unknown, o: ParsedOpti
   const norm = f32 ? Math.fround(o.reduction === MEAN ? 2 / n : 2) : o.reduction === MEAN ? 2 / n : 2;
   const grad = makeArray(dtype, n);
   let sum: number;
-  if (n <= SMALL_MAX && !(input instanceof WasmTensor)) {
-    // Tiny JS arrays: the kernels' arithmetic replayed in JS (same bits) costs less than
-    // copying in, calling the fused kernel and copying out.
-    const x = a as FloatArray;
-    const y = b as FloatArray;
-    if (f32) {
-      for (let i = 0; i < n; i++) grad[i] = Math.fround((x[i] as number) - (y[i] as number)) * norm;
-      sum = smallSum32(x, y, n);
+  if (n <= SMALL_MAX) {
+    // Tiny inputs: the kernels' arithmetic replayed in JS (same bits) costs less than
+    // copying in, calling the fused kernel and copying out. WasmTensors are read in place
+    // through the memory view (element offsets `ia`, `ib`).
+    let x: FloatArray;
+    let y: FloatArray;
+    let ia = 0;
+    let ib = 0;
+    if (input instanceof WasmTensor) {
+      const shift = f32 ? 2 : 3;
+      x = y = heap.view(dtype);
+      ia = (a as WasmSource).ptr >>> shift;
+      ib = (b as WasmSource).ptr >>> shift;
     } else {
-      for (let i = 0; i < n; i++) grad[i] = ((x[i] as number) - (y[i] as number)) * norm;
-      sum = smallSum64(x, y, n);
+      x = a as FloatArray;
+      y = b as FloatArray;
+    }
+    if (f32) {
+      for (let i = 0; i < n; i++) grad[i] = Math.fround((x[ia + i] as number) - (y[ib + i] as number)) * norm;
+      sum = smallSum32(x, ia, y, ib, n);
+    } else {
+      for (let i = 0; i < n; i++) grad[i] = ((x[ia + i] as number) - (y[ib + i] as number)) * norm;
+      sum = smallSum64(x, ia, y, ib, n);
     }
   } else {
     heap.contiguous(FUSED, dtype, n, a, b, null, null, 1, norm, grad, null);

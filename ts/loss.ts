@@ -388,7 +388,7 @@ export function fastLoss(heap: Heap, input: unknown, target: unknown, mean: bool
     sum = heap.sumSquaredDiff(a, b, n);
   } else {
     // Tiny arrays: the kernel replayed in JS (same bits) costs less than copying in.
-    sum = a instanceof Float32Array ? smallSum32(a, b, n) : smallSum64(a, b, n);
+    sum = a instanceof Float32Array ? smallSum32(a, 0, b, 0, n) : smallSum64(a, 0, b, 0, n);
   }
   return mean ? sum / n : sum;
 }

@@ -1,6 +1,8 @@
 // The kernels' sum of squared differences for at most 16 elements, in plain JS.
-// mseLoss and mseLossWithGrad compute tiny plain typed arrays here instead of copying
-// them into wasm memory (two TypedArray#set calls cost more than this whole sum). This
+// mseLoss and mseLossWithGrad compute tiny typed arrays here instead of copying them into
+// wasm memory (two TypedArray#set calls cost more than this whole sum); mseLossWithGrad
+// also tiny WasmTensors, read through the memory view, to skip the fused kernel's
+// chunk driver and the copy out. This
 // is not an approximation: it replays crate/src/kernels.rs step by step (one step, or
 // one zero-padded step, of four accumulators; the block's widening; the final lane sum)
 // with Math.fround for every float32 operation, so it returns the same bits as both
@@ -19,76 +21,76 @@ const fround = Math.fround;
  * One float32 term, rounded as f32x4.sub and f32x4.mul round (a double operation on
  * two float32 values, rounded to float32, is the float32 result).
  */
-function term32(a: ArrayLike<number>, b: ArrayLike<number>, i: number): number {
-  const d = fround((a[i] as number) - (b[i] as number));
+function term32(a: ArrayLike<number>, ia: number, b: ArrayLike<number>, ib: number, i: number): number {
+  const d = fround((a[ia + i] as number) - (b[ib + i] as number));
   return fround(d * d);
 }
 
 /** `term32`, or the zero padding at and after `n`. */
-function padded32(a: ArrayLike<number>, b: ArrayLike<number>, i: number, n: number): number {
-  return i < n ? term32(a, b, i) : 0;
+function padded32(a: ArrayLike<number>, ia: number, b: ArrayLike<number>, ib: number, i: number, n: number): number {
+  return i < n ? term32(a, ia, b, ib, i) : 0;
 }
 
 /**
- * Σ(a−b)² over the first `n <= 16` float32 elements of `a` and `b`, bit-identical to
+ * Σ(a−b)² over the `n <= 16` float32 elements `a[ia..]` and `b[ib..]`, bit-identical to
  * `mse_sum_once_f32`.
  */
-export function smallSum32(a: ArrayLike<number>, b: ArrayLike<number>, n: number): number {
+export function smallSum32(a: ArrayLike<number>, ia: number, b: ArrayLike<number>, ib: number, n: number): number {
   // Four f32x4 accumulators hold terms 0-3, 4-7, 8-11, 12-15 (one step: each lane is its
   // term exactly); `widen` adds lanes 0+2 and 1+3 in float64; the block combines the
   // accumulators as (p0 + p1) + (p2 + p3). A whole step is written out without the
   // padding checks: the float conversions alone are most of its cost.
   if (n === SMALL_MAX) {
     const l0 =
-      term32(a, b, 0) + term32(a, b, 2) + (term32(a, b, 4) + term32(a, b, 6)) +
-      (term32(a, b, 8) + term32(a, b, 10) + (term32(a, b, 12) + term32(a, b, 14)));
+      term32(a, ia, b, ib, 0) + term32(a, ia, b, ib, 2) + (term32(a, ia, b, ib, 4) + term32(a, ia, b, ib, 6)) +
+      (term32(a, ia, b, ib, 8) + term32(a, ia, b, ib, 10) + (term32(a, ia, b, ib, 12) + term32(a, ia, b, ib, 14)));
     const l1 =
-      term32(a, b, 1) + term32(a, b, 3) + (term32(a, b, 5) + term32(a, b, 7)) +
-      (term32(a, b, 9) + term32(a, b, 11) + (term32(a, b, 13) + term32(a, b, 15)));
+      term32(a, ia, b, ib, 1) + term32(a, ia, b, ib, 3) + (term32(a, ia, b, ib, 5) + term32(a, ia, b, ib, 7)) +
+      (term32(a, ia, b, ib, 9) + term32(a, ia, b, ib, 11) + (term32(a, ia, b, ib, 13) + term32(a, ia, b, ib, 15)));
     return l0 + l1;
   }
   const l0 =
-    padded32(a, b, 0, n) + padded32(a, b, 2, n) + (padded32(a, b, 4, n) + padded32(a, b, 6, n)) +
-    (padded32(a, b, 8, n) + padded32(a, b, 10, n) + (padded32(a, b, 12, n) + padded32(a, b, 14, n)));
+    padded32(a, ia, b, ib, 0, n) + padded32(a, ia, b, ib, 2, n) + (padded32(a, ia, b, ib, 4, n) + padded32(a, ia, b, ib, 6, n)) +
+    (padded32(a, ia, b, ib, 8, n) + padded32(a, ia, b, ib, 10, n) + (padded32(a, ia, b, ib, 12, n) + padded32(a, ia, b, ib, 14, n)));
   const l1 =
-    padded32(a, b, 1, n) + padded32(a, b, 3, n) + (padded32(a, b, 5, n) + padded32(a, b, 7, n)) +
-    (padded32(a, b, 9, n) + padded32(a, b, 11, n) + (padded32(a, b, 13, n) + padded32(a, b, 15, n)));
+    padded32(a, ia, b, ib, 1, n) + padded32(a, ia, b, ib, 3, n) + (padded32(a, ia, b, ib, 5, n) + padded32(a, ia, b, ib, 7, n)) +
+    (padded32(a, ia, b, ib, 9, n) + padded32(a, ia, b, ib, 11, n) + (padded32(a, ia, b, ib, 13, n) + padded32(a, ia, b, ib, 15, n)));
   return l0 + l1;
 }
 
 /** One float64 term. */
-function term64(a: ArrayLike<number>, b: ArrayLike<number>, i: number): number {
-  const d = (a[i] as number) - (b[i] as number);
+function term64(a: ArrayLike<number>, ia: number, b: ArrayLike<number>, ib: number, i: number): number {
+  const d = (a[ia + i] as number) - (b[ib + i] as number);
   return d * d;
 }
 
 /** `term64`, or the zero padding at and after `n`. */
-function padded64(a: ArrayLike<number>, b: ArrayLike<number>, i: number, n: number): number {
-  return i < n ? term64(a, b, i) : 0;
+function padded64(a: ArrayLike<number>, ia: number, b: ArrayLike<number>, ib: number, i: number, n: number): number {
+  return i < n ? term64(a, ia, b, ib, i) : 0;
 }
 
 /** As `smallSum32` for float64 elements, bit-identical to `mse_sum_once_f64`. */
-export function smallSum64(a: ArrayLike<number>, b: ArrayLike<number>, n: number): number {
+export function smallSum64(a: ArrayLike<number>, ia: number, b: ArrayLike<number>, ib: number, n: number): number {
   // Four f64x2 accumulators; step 1 holds terms 0-7, step 2 adds terms 8-15 (a padded
   // step of zeros adds exactly nothing, so n <= 8 needs no special case).
   if (n === SMALL_MAX) {
-    const a0 = term64(a, b, 0) + term64(a, b, 8);
-    const a1 = term64(a, b, 1) + term64(a, b, 9);
-    const b0 = term64(a, b, 2) + term64(a, b, 10);
-    const b1 = term64(a, b, 3) + term64(a, b, 11);
-    const c0 = term64(a, b, 4) + term64(a, b, 12);
-    const c1 = term64(a, b, 5) + term64(a, b, 13);
-    const d0 = term64(a, b, 6) + term64(a, b, 14);
-    const d1 = term64(a, b, 7) + term64(a, b, 15);
+    const a0 = term64(a, ia, b, ib, 0) + term64(a, ia, b, ib, 8);
+    const a1 = term64(a, ia, b, ib, 1) + term64(a, ia, b, ib, 9);
+    const b0 = term64(a, ia, b, ib, 2) + term64(a, ia, b, ib, 10);
+    const b1 = term64(a, ia, b, ib, 3) + term64(a, ia, b, ib, 11);
+    const c0 = term64(a, ia, b, ib, 4) + term64(a, ia, b, ib, 12);
+    const c1 = term64(a, ia, b, ib, 5) + term64(a, ia, b, ib, 13);
+    const d0 = term64(a, ia, b, ib, 6) + term64(a, ia, b, ib, 14);
+    const d1 = term64(a, ia, b, ib, 7) + term64(a, ia, b, ib, 15);
     return a0 + b0 + (c0 + d0) + (a1 + b1 + (c1 + d1));
   }
-  const a0 = padded64(a, b, 0, n) + padded64(a, b, 8, n);
-  const a1 = padded64(a, b, 1, n) + padded64(a, b, 9, n);
-  const b0 = padded64(a, b, 2, n) + padded64(a, b, 10, n);
-  const b1 = padded64(a, b, 3, n) + padded64(a, b, 11, n);
-  const c0 = padded64(a, b, 4, n) + padded64(a, b, 12, n);
-  const c1 = padded64(a, b, 5, n) + padded64(a, b, 13, n);
-  const d0 = padded64(a, b, 6, n) + padded64(a, b, 14, n);
-  const d1 = padded64(a, b, 7, n) + padded64(a, b, 15, n);
+  const a0 = padded64(a, ia, b, ib, 0, n) + padded64(a, ia, b, ib, 8, n);
+  const a1 = padded64(a, ia, b, ib, 1, n) + padded64(a, ia, b, ib, 9, n);
+  const b0 = padded64(a, ia, b, ib, 2, n) + padded64(a, ia, b, ib, 10, n);
+  const b1 = padded64(a, ia, b, ib, 3, n) + padded64(a, ia, b, ib, 11, n);
+  const c0 = padded64(a, ia, b, ib, 4, n) + padded64(a, ia, b, ib, 12, n);
+  const c1 = padded64(a, ia, b, ib, 5, n) + padded64(a, ia, b, ib, 13, n);
+  const d0 = padded64(a, ia, b, ib, 6, n) + padded64(a, ia, b, ib, 14, n);
+  const d1 = padded64(a, ia, b, ib, 7, n) + padded64(a, ia, b, ib, 15, n);
   return a0 + b0 + (c0 + d0) + (a1 + b1 + (c1 + d1));
 }
