@@ -379,6 +379,7 @@ fn tail_step<E: Float, T: Term<E>, A: Src<E>, B: Src<E>, W: Src<E>, G: Src<E>>(
     step(blocks, term, a, b, pad(w.part(full, rest), rest), pad(g.part(full, rest), rest));
     blocks.steps += 1;
 }
+
 /// Accumulates `term` over one contiguous run into `state`.
 #[inline(always)]
 fn reduce_run<E: Float, T: Term<E>, W: Src<E>, G: Src<E>>(
