@@ -345,9 +345,15 @@ export function forward(p: Prepared, o: ParsedOptions, sums: WeightSums | null =
   const { loss, weight } = axisSums(p, red, weighted);
   if (sums !== null) sums.axisWeights = weight;
   const data = makeArray(p.dtype, red.outCount);
-  for (let j = 0; j < red.outCount; j++) {
-    const l = loss[j] as number;
-    data[j] = o.reduction === SUM ? l : l / (weight !== null ? (weight[j] as number) : red.reducedCount);
+  // One loop per case, nothing re-read per element (a million outputs are common here).
+  const count = red.outCount;
+  if (o.reduction === SUM) {
+    data.set(loss);
+  } else if (weight !== null) {
+    for (let j = 0; j < count; j++) data[j] = (loss[j] as number) / (weight[j] as number);
+  } else {
+    const divisor = red.reducedCount;
+    for (let j = 0; j < count; j++) data[j] = (loss[j] as number) / divisor;
   }
   return { data, shape: red.outShape.slice() };
 }

@@ -247,6 +247,8 @@ trait Term<E: Float>: Copy {
     /// Whether the weight operand is also summed on its own.
     const SUMS_WEIGHT: bool;
     fn vec<W: Src<E>, G: Src<E>>(self, a: E::V, b: E::V, w: E::V, g: E::V) -> E::V;
+    /// The same term for one element (the same operations in the same order).
+    fn elem(self, a: E, b: E, w: Option<E>, g: Option<E>) -> E;
 }
 
 /// `(a - b)^2 * w`.
@@ -265,6 +267,10 @@ impl<E: Float> Term<E> for Squared {
             sq
         }
     }
+    #[inline(always)]
+    fn elem(self, a: E, b: E, w: Option<E>, _g: Option<E>) -> E {
+        squared_elem(a, b, w)
+    }
 }
 
 /// `((a - b) * norm) * g * w`, the gradient of the loss with respect to `a`.
@@ -276,6 +282,10 @@ impl<E: Float> Term<E> for Gradient<E> {
     #[inline(always)]
     fn vec<W: Src<E>, G: Src<E>>(self, a: E::V, b: E::V, w: E::V, g: E::V) -> E::V {
         grad_vec::<E, W, G>(a, b, w, g, E::V::splat(self.0))
+    }
+    #[inline(always)]
+    fn elem(self, a: E, b: E, w: Option<E>, g: Option<E>) -> E {
+        grad_elem(a, b, w, g, self.0)
     }
 }
 
@@ -880,8 +890,7 @@ pub fn reduce_strided<E: Float>(
                 Some(w) => Some((w, wcomp)),
                 None => None,
             };
-            let term = |a: E, b: E, w: Option<E>, _g: Option<E>| squared_elem(a, b, w);
-            reduce_outer(&reduced_first(plan), ops, term, loss, comp, weights);
+            reduce_outer(&reduced_first(plan), ops, Squared, loss, comp, weights);
             return;
         }
     }
@@ -910,8 +919,7 @@ pub fn gradient_reduce_strided<E: Float>(
     if let Some(scratch) = scratch {
         if gathers(plan, ops) {
             let (sums, comp) = scratch.split_at_mut(out.len());
-            let term = |a: E, b: E, w: Option<E>, g: Option<E>| grad_elem(a, b, w, g, norm);
-            reduce_outer(&reduced_first(plan), ops, term, sums, comp, None);
+            reduce_outer(&reduced_first(plan), ops, Gradient(norm), sums, comp, None);
             for (o, s) in out.iter_mut().zip(sums.iter()) {
                 *o = E::from_f64(*s);
             }
@@ -970,10 +978,10 @@ fn two_sum(s: &mut f64, c: &mut f64, v: f64) {
 /// and adds `term` of every element to its output's TwoSum pair; then folds each pair
 /// into `sums` (a non-finite sum is kept as it is). Elementwise `f64` arithmetic only,
 /// so both builds agree bit for bit.
-fn reduce_outer<E: Float>(
+fn reduce_outer<E: Float, T: Term<E>>(
     plan: &Plan,
     ops: &Operands<'_, E>,
-    term: impl Fn(E, E, Option<E>, Option<E>) -> E,
+    term: T,
     sums: &mut [f64],
     comp: &mut [f64],
     mut weights: Option<(&mut [f64], &mut [f64])>,
@@ -992,19 +1000,32 @@ fn reduce_outer<E: Float>(
     let last = plan.rank - 1;
     let len = plan.shape[last];
     let stride = [plan.strides[A][last], plan.strides[B][last], plan.strides[W][last], plan.strides[G][last]];
+    // Operands contiguous along the innermost kept dim (a leading-axis reduction of
+    // row-major data): whole vectors of terms, one output per lane. Only for the loss
+    // (`SUMS_WEIGHT`): the gradient's sums over expanded dims are rare enough that
+    // their vector copies are not worth the bytes.
+    let unit = stride[A] == 1
+        && stride[B] == 1
+        && (ops.w.is_none() || stride[W] == 1)
+        && (ops.g.is_none() || stride[G] == 1);
     let mut j0 = 0;
     for_each_index(plan, lead, last, [0; 4], |kept| {
         let mut t0 = 0;
         while t0 < len {
             let t1 = if len - t0 < TILE { len } else { t0 + TILE };
             for_each_index(plan, 0, lead, kept, |off| {
-                for k in t0..t1 {
+                let mut from = t0;
+                if unit && T::SUMS_WEIGHT {
+                    let pairs = weights.as_mut().map(|(ws, wc)| (&mut ws[j0..], &mut wc[j0..]));
+                    from = outer_vectors(term, ops, off, (t0, t1), &mut sums[j0..], &mut comp[j0..], pairs);
+                }
+                for k in from..t1 {
                     let j = j0 + k;
                     let a = ops.a[off[A] + k * stride[A]];
                     let b = ops.b[off[B] + k * stride[B]];
                     let w = ops.w.map(|w| w[off[W] + k * stride[W]]);
                     let g = ops.g.map(|g| g[off[G] + k * stride[G]]);
-                    two_sum(&mut sums[j], &mut comp[j], term(a, b, w, g).to_f64());
+                    two_sum(&mut sums[j], &mut comp[j], term.elem(a, b, w, g).to_f64());
                     if let (Some((ws, wc)), Some(w)) = (weights.as_mut(), w) {
                         two_sum(&mut ws[j], &mut wc[j], w.to_f64());
                     }
@@ -1025,6 +1046,81 @@ fn reduce_outer<E: Float>(
     if let Some((ws, wc)) = weights {
         for (s, c) in ws.iter_mut().zip(wc.iter()) {
             fold(s, *c);
+        }
+    }
+}
+
+/// The whole vectors of elements `t0..t1` of one reduced index (`off`) in
+/// `reduce_outer`, every operand contiguous there: each lane's term is TwoSum-added to
+/// its own output with the scalar loop's operations in the scalar loop's order, so the
+/// bits are the same. `sums`, `comp` and the weight pairs start at the tile's first
+/// output row (output `k` is element `k`). Returns where the scalar tail starts.
+#[inline(always)]
+fn outer_vectors<E: Float, T: Term<E>>(
+    term: T,
+    ops: &Operands<'_, E>,
+    off: [usize; 4],
+    (t0, t1): (usize, usize),
+    sums: &mut [f64],
+    comp: &mut [f64],
+    mut weights: Option<(&mut [f64], &mut [f64])>,
+) -> usize {
+    let lanes = <E::V as Vector>::LANES;
+    let end = t1 - (t1 - t0) % lanes;
+    let (a, b) = (&ops.a[off[A]..], &ops.b[off[B]..]);
+    let w = MaybeSlice(ops.w.map(|w| &w[off[W]..]));
+    let g = MaybeSlice(ops.g.map(|g| &g[off[G]..]));
+    // Weight sums only for a weight that is there (an absent one reads as ones).
+    let weighted = ops.w.is_some();
+    let mut k = t0;
+    while k < end {
+        let vw = w.vec(k);
+        let t = term.vec::<MaybeSlice<'_, E>, MaybeSlice<'_, E>>(E::V::load(&a[k..]), E::V::load(&b[k..]), vw, g.vec(k));
+        for h in 0..lanes / 2 {
+            let j = k + 2 * h;
+            two_sum_lanes(&mut sums[j..], &mut comp[j..], t.promote(h));
+            if let (Some((ws, wc)), true) = (weights.as_mut(), weighted) {
+                two_sum_lanes(&mut ws[j..], &mut wc[j..], vw.promote(h));
+            }
+        }
+        k += lanes;
+    }
+    end
+}
+
+/// [`two_sum`] on two neighbouring outputs at once (lane `i` is output `i`).
+#[inline(always)]
+fn two_sum_lanes(s: &mut [f64], c: &mut [f64], v: F64x2) {
+    let s0 = F64x2::load(s);
+    let t = s0.add(v);
+    let bp = t.sub(s0);
+    let c1 = F64x2::load(c).add(s0.sub(t.sub(bp)).add(v.sub(bp)));
+    t.store(s);
+    c1.store(c);
+}
+
+/// An operand slice that may be absent; absent reads as ones (see [`MaybeGather`]).
+#[derive(Clone, Copy)]
+struct MaybeSlice<'a, E>(Option<&'a [E]>);
+
+impl<'a, E: Float> Src<E> for MaybeSlice<'a, E> {
+    const PRESENT: bool = true;
+    #[inline(always)]
+    fn part(self, start: usize, len: usize) -> Self {
+        MaybeSlice(self.0.map(|s| &s[start..start + len]))
+    }
+    #[inline(always)]
+    fn vec(self, at: usize) -> E::V {
+        match self.0 {
+            Some(s) => E::V::load(&s[at..]),
+            None => E::V::splat(E::ONE),
+        }
+    }
+    #[inline(always)]
+    fn get(self, at: usize) -> E {
+        match self.0 {
+            Some(s) => s[at],
+            None => E::ONE,
         }
     }
 }
@@ -1407,6 +1503,61 @@ mod tests {
         for j in 0..cols {
             assert!((gathered[j] - loss[j]).abs() <= 1e-14 * loss[j].abs().max(1e-300));
         }
+    }
+
+    /// Every element of `x` at twice the index (the gaps hold junk), for a non-unit stride.
+    fn spread<E: Float>(x: &[E], junk: E) -> Vec<E> {
+        let mut out = vec![junk; 2 * x.len()];
+        for (i, v) in x.iter().enumerate() {
+            out[2 * i] = *v;
+        }
+        out
+    }
+
+    fn outer_paths_agree<E: Float + core::fmt::Debug>(cast: impl Fn(f64) -> E) {
+        // [3, 1301] reduced over dim 0 (kept-first plan: dim 0 = column, dim 1 = row): the
+        // vector path (unit strides) and the scalar path (the same data at stride 2) must
+        // give the same bits for the loss, the weight sums and the gradient sums.
+        let mut rng = Rng(23);
+        let (rows, cols) = (3usize, 1301usize);
+        for kind in 0..5 {
+            let a: Vec<E> = awkward(&mut rng, rows * cols, kind).into_iter().map(&cast).collect();
+            let b: Vec<E> = awkward(&mut rng, rows * cols, kind).into_iter().map(&cast).collect();
+            let w: Vec<E> = rng.f64s(cols).into_iter().map(&cast).collect();
+            let g: Vec<E> = rng.f64s(rows * cols).into_iter().map(&cast).collect();
+            let junk = cast(7.0);
+            let (a2, b2, w2, g2) = (spread(&a, junk), spread(&b, junk), spread(&w, junk), spread(&g, junk));
+            let unit = plan(&[cols, rows], [&[1, cols], &[1, cols], &[1, 0], &[1, cols]], 1);
+            let wide = plan(&[cols, rows], [&[2, 2 * cols], &[2, 2 * cols], &[2, 0], &[2, 2 * cols]], 1);
+            let run = |p: &Plan, ops: &Operands<'_, E>, weighted: bool| {
+                let mut loss = vec![0.0f64; cols];
+                let mut weight = vec![0.0f64; cols];
+                let mut scratch = vec![0.0f64; 2 * cols];
+                let wref = if weighted { Some(&mut weight[..]) } else { None };
+                reduce_strided(p, ops, &mut loss, wref, Some(&mut scratch));
+                let mut grad = vec![E::ZERO; cols];
+                gradient_reduce_strided(p, ops, cast(0.25), &mut grad, Some(&mut scratch));
+                (loss, weight, grad)
+            };
+            for weighted in [false, true] {
+                let ops = Operands { a: &a, b: &b, w: if weighted { Some(&w) } else { None }, g: Some(&g) };
+                let ops2 = Operands { a: &a2, b: &b2, w: if weighted { Some(&w2) } else { None }, g: Some(&g2) };
+                let (l1, w1, g1) = run(&unit, &ops, weighted);
+                let (l2, w2_, g2_) = run(&wide, &ops2, weighted);
+                for j in 0..cols {
+                    let same = |x: f64, y: f64| x.to_bits() == y.to_bits() || (x.is_nan() && y.is_nan());
+                    assert!(same(l1[j], l2[j]), "kind {kind} weighted {weighted} loss col {j}: {} vs {}", l1[j], l2[j]);
+                    assert!(same(w1[j], w2_[j]), "kind {kind} weight col {j}");
+                    assert!(same(g1[j].to_f64(), g2_[j].to_f64()), "kind {kind} grad col {j}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn leading_axis_vector_and_scalar_paths_agree_bits() {
+        outer_paths_agree::<f32>(|x| x as f32);
+        outer_paths_agree::<f64>(|x| x);
     }
 
     #[test]
