@@ -347,9 +347,10 @@ fn step<E: Float, T: Term<E>, A: Src<E>, B: Src<E>, W: Src<E>, G: Src<E>>(
     }
 }
 
-/// The whole steps of one contiguous run (at most one block when `FLUSH` is false).
+/// Every step of one contiguous run, the last one zero-padded, into `blocks`; with
+/// `FLUSH` each full block goes into `state` (without, the run is at most one block).
 #[inline(always)]
-fn whole_steps<E: Float, T: Term<E>, W: Src<E>, G: Src<E>, const FLUSH: bool>(
+fn run_steps<E: Float, T: Term<E>, W: Src<E>, G: Src<E>, const FLUSH: bool>(
     blocks: &mut Blocks<E::V>,
     state: &mut State,
     term: T,
@@ -358,13 +359,15 @@ fn whole_steps<E: Float, T: Term<E>, W: Src<E>, G: Src<E>, const FLUSH: bool>(
     w: W,
     g: G,
 ) {
+    let n = if a.len() < b.len() { a.len() } else { b.len() };
     let step_n = step_len::<E>();
+    let full = n - n % step_n;
     let weighted = T::SUMS_WEIGHT && W::PRESENT;
     // One flat loop over whole steps: exact-length chunks carry no bounds checks, and a
     // loop that is not unrolled keeps V8's register allocator from spilling (a fully
     // unrolled 128-element block had all 64 loads hoisted and spilled to the stack).
     let mut i = 0;
-    for (ca, cb) in a.chunks_exact(step_n).zip(b.chunks_exact(step_n)) {
+    for (ca, cb) in a[..full].chunks_exact(step_n).zip(b[..full].chunks_exact(step_n)) {
         step(blocks, term, Slice(ca), Slice(cb), w.part(i, step_n), g.part(i, step_n));
         if FLUSH {
             blocks.stepped(state, weighted);
@@ -372,6 +375,9 @@ fn whole_steps<E: Float, T: Term<E>, W: Src<E>, G: Src<E>, const FLUSH: bool>(
             blocks.steps += 1;
         }
         i += step_n;
+    }
+    if full < n {
+        tail_step(blocks, term, (Slice(&a[..n]), Slice(&b[..n]), w, g), full, n - full);
     }
 }
 
@@ -400,14 +406,8 @@ fn reduce_run<E: Float, T: Term<E>, W: Src<E>, G: Src<E>>(
     w: W,
     g: G,
 ) {
-    let n = if a.len() < b.len() { a.len() } else { b.len() };
-    let step_n = step_len::<E>();
-    let full = n - n % step_n;
     let mut blocks = Blocks::<E::V>::new();
-    whole_steps::<E, T, W, G, true>(&mut blocks, state, term, &a[..full], &b[..full], w, g);
-    if full < n {
-        tail_step(&mut blocks, term, (Slice(&a[..n]), Slice(&b[..n]), w, g), full, n - full);
-    }
+    run_steps::<E, T, W, G, true>(&mut blocks, state, term, a, b, w, g);
     blocks.flush(state, T::SUMS_WEIGHT && W::PRESENT);
 }
 
@@ -429,24 +429,46 @@ pub fn sum_squared_once<E: Float>(a: &[E], b: &[E]) -> f64 {
         sum_squared(&mut state, a, b, None);
         return state.loss.value();
     }
-    let step_n = step_len::<E>();
-    let full = n - n % step_n;
     let mut blocks = Blocks::<E::V>::new();
-    whole_steps::<E, Squared, Absent, Absent, false>(&mut blocks, &mut state, Squared, &a[..full], &b[..full], Absent, Absent);
-    if full < n {
-        tail_step(&mut blocks, Squared, (Slice(&a[..n]), Slice(&b[..n]), Absent, Absent), full, n - full);
-    }
+    run_steps::<E, Squared, Absent, Absent, false>(&mut blocks, &mut state, Squared, a, b, Absent, Absent);
     let [v0, v1] = Blocks::widened(&blocks.loss).lanes();
     v0 + v1
 }
 
-/// One zero-padded step of an operand (see [`pad`]), or ones for an absent operand.
+/// An operand that may be absent at run time; absent reads as ones, like [`Absent`].
 /// `PRESENT` is true either way: a product with one changes no bit, and the weight
-/// sums of an absent weight are never flushed (the caller's `weighted` is false).
+/// sums an absent weight feeds are never flushed (the caller's `weighted` is false), so
+/// one instantiation serves both cases.
 #[derive(Clone, Copy)]
-struct Pad<V>(Option<[V; ACCUMULATORS]>);
+struct Maybe<S>(Option<S>);
 
-impl<E: Float> Src<E> for Pad<E::V> {
+impl<E: Float, S: Src<E>> Src<E> for Maybe<S> {
+    const PRESENT: bool = true;
+    #[inline(always)]
+    fn part(self, start: usize, len: usize) -> Self {
+        Maybe(self.0.map(|s| s.part(start, len)))
+    }
+    #[inline(always)]
+    fn vec(self, at: usize) -> E::V {
+        match self.0 {
+            Some(s) => s.vec(at),
+            None => E::V::splat(E::ONE),
+        }
+    }
+    #[inline(always)]
+    fn get(self, at: usize) -> E {
+        match self.0 {
+            Some(s) => s.get(at),
+            None => E::ONE,
+        }
+    }
+}
+
+/// One whole step of vectors, already loaded (see [`pad`]).
+#[derive(Clone, Copy)]
+struct Padded<V>([V; ACCUMULATORS]);
+
+impl<E: Float> Src<E> for Padded<E::V> {
     const PRESENT: bool = true;
     #[inline(always)]
     fn part(self, _: usize, _: usize) -> Self {
@@ -454,29 +476,21 @@ impl<E: Float> Src<E> for Pad<E::V> {
     }
     #[inline(always)]
     fn vec(self, at: usize) -> E::V {
-        match self.0 {
-            Some(v) => v[at / <E::V as Vector>::LANES],
-            None => E::V::splat(E::ONE),
-        }
+        self.0[at / <E::V as Vector>::LANES]
     }
     #[inline(always)]
     fn get(self, at: usize) -> E {
-        match self.0 {
-            Some(v) => {
-                let mut lanes = [E::ZERO; 4];
-                v[at / <E::V as Vector>::LANES].store(&mut lanes);
-                lanes[at % <E::V as Vector>::LANES]
-            }
-            None => E::ONE,
-        }
+        let mut lanes = [E::ZERO; 4];
+        self.0[at / <E::V as Vector>::LANES].store(&mut lanes);
+        lanes[at % <E::V as Vector>::LANES]
     }
 }
 
 /// The first `len < step` elements of `src` as one step padded with zeros (padding
-/// adds exactly nothing: `(0 - 0)^2 * 0`).
+/// adds exactly nothing: `(0 - 0)^2 * 0`); an absent operand stays absent (ones).
 #[inline(always)]
-fn pad<E: Float, S: Src<E>>(src: S, len: usize) -> Pad<E::V> {
-    Pad(if S::PRESENT { Some(padded_step(src, len)) } else { None })
+fn pad<E: Float, S: Src<E>>(src: S, len: usize) -> Maybe<Padded<E::V>> {
+    Maybe(if S::PRESENT { Some(Padded(padded_step(src, len))) } else { None })
 }
 
 /// Reads lane by lane: no buffer to clear and no `memcpy`, which in wasm are software
@@ -509,34 +523,6 @@ impl<'a, E: Float> Src<E> for Gather<'a, E> {
     #[inline(always)]
     fn get(self, at: usize) -> E {
         self.data[self.off + at * self.stride]
-    }
-}
-
-/// A gathered operand that may be absent. Absent reads as ones, like [`Absent`]: a
-/// product with one changes no bit, and the weight sums it feeds are not flushed
-/// (`weighted` is false), so one instantiation serves every operand combination.
-#[derive(Clone, Copy)]
-struct MaybeGather<'a, E>(Option<Gather<'a, E>>);
-
-impl<'a, E: Float> Src<E> for MaybeGather<'a, E> {
-    const PRESENT: bool = true;
-    #[inline(always)]
-    fn part(self, start: usize, len: usize) -> Self {
-        MaybeGather(self.0.map(|g| g.part(start, len)))
-    }
-    #[inline(always)]
-    fn vec(self, at: usize) -> E::V {
-        match self.0 {
-            Some(g) => g.vec(at),
-            None => E::V::splat(E::ONE),
-        }
-    }
-    #[inline(always)]
-    fn get(self, at: usize) -> E {
-        match self.0 {
-            Some(g) => g.get(at),
-            None => E::ONE,
-        }
     }
 }
 
@@ -827,7 +813,7 @@ fn reduce_strided_run<E: Float, T: Term<E>>(state: &mut State, term: T, ops: &Op
         return;
     }
     let gather = |data, slot: usize| Gather { data, off: run.off[slot], stride: run.stride[slot] };
-    let (w, g) = (MaybeGather(ops.w.map(|w| gather(w, W))), MaybeGather(ops.g.map(|g| gather(g, G))));
+    let (w, g) = (Maybe(ops.w.map(|w| gather(w, W))), Maybe(ops.g.map(|g| gather(g, G))));
     gather_run(state, term, (gather(ops.a, A), gather(ops.b, B), w, g), run.len, T::SUMS_WEIGHT && ops.w.is_some());
 }
 
@@ -835,7 +821,7 @@ fn reduce_strided_run<E: Float, T: Term<E>>(state: &mut State, term: T, ops: &Op
 fn gather_run<'a, E: Float, T: Term<E>>(
     state: &mut State,
     term: T,
-    (a, b, w, g): (Gather<'a, E>, Gather<'a, E>, MaybeGather<'a, E>, MaybeGather<'a, E>),
+    (a, b, w, g): (Gather<'a, E>, Gather<'a, E>, Maybe<Gather<'a, E>>, Maybe<Gather<'a, E>>),
     n: usize,
     weighted: bool,
 ) {
@@ -1068,14 +1054,14 @@ fn outer_vectors<E: Float, T: Term<E>>(
     let lanes = <E::V as Vector>::LANES;
     let end = t1 - (t1 - t0) % lanes;
     let (a, b) = (&ops.a[off[A]..], &ops.b[off[B]..]);
-    let w = MaybeSlice(ops.w.map(|w| &w[off[W]..]));
-    let g = MaybeSlice(ops.g.map(|g| &g[off[G]..]));
+    let w = Maybe(ops.w.map(|w| Slice(&w[off[W]..])));
+    let g = Maybe(ops.g.map(|g| Slice(&g[off[G]..])));
     // Weight sums only for a weight that is there (an absent one reads as ones).
     let weighted = ops.w.is_some();
     let mut k = t0;
     while k < end {
         let vw = w.vec(k);
-        let t = term.vec::<MaybeSlice<'_, E>, MaybeSlice<'_, E>>(E::V::load(&a[k..]), E::V::load(&b[k..]), vw, g.vec(k));
+        let t = term.vec::<Maybe<Slice<'_, E>>, Maybe<Slice<'_, E>>>(E::V::load(&a[k..]), E::V::load(&b[k..]), vw, g.vec(k));
         for h in 0..lanes / 2 {
             let j = k + 2 * h;
             two_sum_lanes(&mut sums[j..], &mut comp[j..], t.promote(h));
@@ -1097,32 +1083,6 @@ fn two_sum_lanes(s: &mut [f64], c: &mut [f64], v: F64x2) {
     let c1 = F64x2::load(c).add(s0.sub(t.sub(bp)).add(v.sub(bp)));
     t.store(s);
     c1.store(c);
-}
-
-/// An operand slice that may be absent; absent reads as ones (see [`MaybeGather`]).
-#[derive(Clone, Copy)]
-struct MaybeSlice<'a, E>(Option<&'a [E]>);
-
-impl<'a, E: Float> Src<E> for MaybeSlice<'a, E> {
-    const PRESENT: bool = true;
-    #[inline(always)]
-    fn part(self, start: usize, len: usize) -> Self {
-        MaybeSlice(self.0.map(|s| &s[start..start + len]))
-    }
-    #[inline(always)]
-    fn vec(self, at: usize) -> E::V {
-        match self.0 {
-            Some(s) => E::V::load(&s[at..]),
-            None => E::V::splat(E::ONE),
-        }
-    }
-    #[inline(always)]
-    fn get(self, at: usize) -> E {
-        match self.0 {
-            Some(s) => s[at],
-            None => E::ONE,
-        }
-    }
 }
 
 /// Elementwise over every dim: `out = (a - b)^2 * w`, row-major.
