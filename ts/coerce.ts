@@ -3,7 +3,7 @@
 // error naming the function, the argument and what was received.
 import { describe, formatShape } from "./errors.js";
 import type { DType, FloatArray, Heap, Source } from "./heap.js";
-import { MAX_RANK } from "./shape.js";
+import { MAX_RANK, numel } from "./shape.js";
 import { getBuffer, getByteOffset, getLength } from "./intrinsics.js";
 import { WasmTensor, tensorDims, tensorHeap, tensorSource } from "./tensor.js";
 
@@ -129,8 +129,7 @@ function fromNested(fn: string, argument: string, value: readonly unknown[]): { 
     cur = (cur as unknown[])[0];
   }
   const rank = shape.length;
-  let size = 1;
-  for (const d of shape) size *= d;
+  const size = numel(shape);
   const data = new Float64Array(size);
   if (rank === 1) {
     for (let i = 0; i < value.length; i++) {
@@ -205,8 +204,7 @@ function checkShape(fn: string, argument: string, shape: unknown): number[] {
 function fromTensorLike(heap: Heap | null, fn: string, argument: string, value: { data: unknown; shape: unknown }): Operand {
   const { data, shape } = value;
   const dims = checkShape(fn, argument, shape);
-  let size = 1;
-  for (const d of dims) size *= d;
+  const size = numel(dims);
   let source: Source;
   let dtype: DType;
   let length: number;

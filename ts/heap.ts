@@ -79,11 +79,11 @@ export interface MseExports {
   mse_reduce_strided_f64: ReduceStridedKernel;
   mse_grad_strided_f32: GradStridedKernel;
   mse_grad_strided_f64: GradStridedKernel;
-  mse_grad_reduce_strided_f32: GradStridedKernel;
-  mse_grad_reduce_strided_f64: GradStridedKernel;
+  mse_grad_reduce_strided_f32: GradReduceStridedKernel;
+  mse_grad_reduce_strided_f64: GradReduceStridedKernel;
 }
 
-const KERNEL_NAMES = ["sum", "none", "grad", "fused", "none_strided", "reduce_strided", "grad_strided", "grad_reduce_strided"];
+const KERNEL_NAMES = ["sum_once", "sum", "none", "grad", "fused", "none_strided", "reduce_strided", "grad_strided", "grad_reduce_strided"];
 const EXPORT_NAMES = [
   "mse_alloc", "mse_free", "mse_allocated_bytes", "mse_simd", "mse_state_loss", "mse_state_weight",
   ...KERNEL_NAMES.flatMap((k) => [`mse_${k}_f32`, `mse_${k}_f64`]),
@@ -102,6 +102,7 @@ export function bindExports(instance: WebAssembly.Instance): MseExports {
 
 interface Kernels {
   readonly bytes: number;
+  readonly sumOnce: SumOnceKernel;
   readonly sum: SumKernel;
   readonly none: NoneKernel;
   readonly grad: GradKernel;
@@ -203,8 +204,6 @@ export class Heap {
   readonly #state: number;
   readonly #regionA: number;
   readonly #regionB: number;
-  readonly #sumOnce32: SumOnceKernel;
-  readonly #sumOnce64: SumOnceKernel;
   /** Bytes of the arena handed out in the current call. */
   #arenaTop = 0;
   /** Blocks of the current call that did not fit the arena: ptr, bytes pairs. */
@@ -216,6 +215,7 @@ export class Heap {
     this.simd = exports.mse_simd() >>> 0 === 1;
     this.#k32 = {
       bytes: 4,
+      sumOnce: exports.mse_sum_once_f32,
       sum: exports.mse_sum_f32,
       none: exports.mse_none_f32,
       grad: exports.mse_grad_f32,
@@ -227,6 +227,7 @@ export class Heap {
     };
     this.#k64 = {
       bytes: 8,
+      sumOnce: exports.mse_sum_once_f64,
       sum: exports.mse_sum_f64,
       none: exports.mse_none_f64,
       grad: exports.mse_grad_f64,
@@ -248,8 +249,6 @@ export class Heap {
     this.#state = this.scratch + STATE_OFFSET;
     this.#regionA = this.scratch;
     this.#regionB = this.scratch + CHUNK_BYTES;
-    this.#sumOnce32 = exports.mse_sum_once_f32;
-    this.#sumOnce64 = exports.mse_sum_once_f64;
   }
 
   /**
@@ -360,11 +359,11 @@ export class Heap {
 
   /** The accumulator state of the last contiguous SUM / FUSED call. */
   stateLoss(): number {
-    return this.exports.mse_state_loss(this.scratch + STATE_OFFSET);
+    return this.exports.mse_state_loss(this.#state);
   }
 
   stateWeight(): number {
-    return this.exports.mse_state_weight(this.scratch + STATE_OFFSET);
+    return this.exports.mse_state_weight(this.#state);
   }
 
   /**
@@ -390,7 +389,7 @@ export class Heap {
     const k = dtype === "float32" ? this.#k32 : this.#k64;
     const shift = dtype === "float32" ? 2 : 3;
     const base = this.scratch;
-    const state = base + STATE_OFFSET;
+    const state = this.#state;
     // No allocation happens below, so the views stay valid for the whole call.
     this.#zeroState();
     const view = dtype === "float32" ? this.#f32 : this.#f64;
@@ -456,7 +455,7 @@ export class Heap {
   sumInPlace(dtype: DType, a: number, b: number, n: number): number {
     // One wasm call even for tiny tensors: reading a view element by element with
     // Math.fround costs more (measured 25-40 ns for the call, 70-90 ns for the replay).
-    return (dtype === "float32" ? this.#sumOnce32 : this.#sumOnce64)(a, b, n);
+    return (dtype === "float32" ? this.#k32 : this.#k64).sumOnce(a, b, n);
   }
 
   /**

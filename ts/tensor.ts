@@ -2,7 +2,7 @@
 // losses without a copy.
 import { describe, formatShape } from "./errors.js";
 import { requireHeap, type DType, type FloatArray, type Heap, type WasmSource } from "./heap.js";
-import { MAX_RANK } from "./shape.js";
+import { MAX_RANK, numel, sameShape } from "./shape.js";
 
 /** `Symbol.dispose` where the engine has it, else the symbol TypeScript's `using` falls back to. */
 const disposeSymbol: typeof Symbol.dispose =
@@ -27,8 +27,6 @@ class TensorState implements WasmSource {
   readonly dtype: DType;
   readonly size: number;
   readonly bytes: number;
-  /** Rank of the tensor (set by WasmTensor). */
-  rank = 0;
   /**
    * The shape, not frozen: V8 copies a frozen array (the public `shape`) through its
    * slow path, ~200 ns for `slice()`, so internal code reads and copies this one.
@@ -73,8 +71,7 @@ export class WasmTensor implements Disposable {
   /** Created by `alloc(dtype, shape)` only. */
   private constructor(state: TensorState, shape: readonly number[]) {
     this.#state = state;
-    state.rank = shape.length;
-    state.dims = shape.slice();
+    state.dims = shape;
     this.shape = Object.freeze(shape.slice());
     this.dtype = state.dtype;
     this.size = state.size;
@@ -134,14 +131,7 @@ export function tensorSource(tensor: WasmTensor, fn: string, argument: string): 
  */
 function pairable(heap: Heap, sa: TensorState, sb: TensorState): boolean {
   if (sa.disposed || sb.disposed || sa.heap !== heap || sb.heap !== heap) return false;
-  if (sa.dtype !== sb.dtype || sa.size !== sb.size || sa.size === 0 || sa.rank !== sb.rank) return false;
-  if (sa.rank > 1) {
-    // Equal sizes and ranks: 1-D shapes are equal; others are compared dim by dim.
-    const shapeA = sa.dims;
-    const shapeB = sb.dims;
-    for (let i = 0; i < shapeA.length; i++) if (shapeA[i] !== shapeB[i]) return false;
-  }
-  return true;
+  return sa.dtype === sb.dtype && sa.size === sb.size && sa.size !== 0 && sameShape(sa.dims, sb.dims);
 }
 
 /** The zero-copy sources of a `pairable` pair; undefined for any other pair. */
@@ -207,8 +197,7 @@ export function alloc(dtype: DType, shape: number | readonly number[]): WasmTens
     throw new TypeError(`${fn}: argument 'dtype' must be "float32" or "float64" (got ${describe(dtype)})`);
   }
   const dims = checkShape(fn, shape);
-  let size = 1;
-  for (const d of dims) size *= d;
+  const size = numel(dims);
   const bytes = size * (dtype === "float32" ? 4 : 8);
   const ptr = heap.allocate(bytes, fn, `a ${dtype} tensor of shape ${formatShape(dims)}`);
   heap.u8().fill(0, ptr, ptr + bytes);

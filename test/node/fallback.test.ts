@@ -27,4 +27,19 @@ describe("automatic scalar fallback", () => {
     const lib = await import("../../ts/index.js");
     await expect(lib.init({ simd: true })).rejects.toThrow(/SIMD/);
   });
+
+  it("init({ module }) refuses a module without the whole ABI, naming every missing export", async () => {
+    vi.resetModules();
+    const lib = await import("../../ts/index.js");
+    // The smallest valid module: no exports at all.
+    const empty = new WebAssembly.Module(new Uint8Array([0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00]));
+    const error = await lib.init({ module: empty }).then(
+      () => null,
+      (e: unknown) => e as Error,
+    );
+    expect(error).toBeInstanceOf(Error);
+    for (const name of ["memory", "mse_alloc", "mse_sum_once_f32", "mse_sum_once_f64", "mse_grad_reduce_strided_f64"]) {
+      expect(error?.message).toContain(name);
+    }
+  });
 });
