@@ -43,6 +43,9 @@ const projects: TestProjectInlineConfiguration[] = [
     },
   },
   {
+    // Cross-origin isolation, so that the page has SharedArrayBuffer as a real site that
+    // uses it would (the SharedArrayBuffer input tests otherwise have nothing to test).
+    server: { headers: { "Cross-Origin-Opener-Policy": "same-origin", "Cross-Origin-Embedder-Policy": "require-corp" } },
     test: {
       name: "browser",
       include: [...shared, "test/browser/*.test.ts"],

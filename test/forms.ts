@@ -5,6 +5,7 @@
 import type * as LibModule from "../ts/index.js";
 import type { DType, RefArray } from "./reference.js";
 import { numel } from "./reference.js";
+import { prng } from "./determinism.mjs";
 
 export type Lib = typeof LibModule;
 
@@ -15,17 +16,10 @@ export interface OutTensor {
 }
 
 // ---------------------------------------------------------------------------
-// PRNG (mulberry32): cheap, seeded, the same in every runtime
+// PRNG (mulberry32): test/determinism.mjs holds the one copy (plain JS, so that Node
+// workers, Deno and scripts/gen_digest.mjs load it too)
 
-export function prng(seed: number): () => number {
-  let s = seed | 0;
-  return () => {
-    s = (s + 0x6d2b79f5) | 0;
-    let t = Math.imul(s ^ (s >>> 15), 1 | s);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { prng };
 
 /**
  * Values in one of a few styles: small integers and dyadic fractions (exact in every

@@ -12,6 +12,7 @@ import {
   mseLoss,
   mseLossBackward,
   mseLossWithGrad,
+  ShapeError,
 } from "../ts/index.js";
 import { asTensor } from "./helpers/fixtures.js";
 import { spreadValues } from "./helpers/random.js";
@@ -106,23 +107,25 @@ describe("no leaks", () => {
   it("failing calls leave no memory allocated", () => {
     const big = spreadValues(50_000, 5, 4, "float32");
     const wrong = { data: spreadValues(49_999, 6, 4, "float32"), shape: [49_999] };
-    const bad: Array<() => unknown> = [
-      () => mseLoss(big, wrong),
-      () => mseLoss(big, big, { weight: { data: new Float32Array(7), shape: [7] } }),
-      () => mseLoss(big, big, { weight: { data: new Int32Array(3), shape: [3] } as never }),
-      () => mseLossBackward(big, big, { reduction: "none", gradOutput: { data: new Float32Array(3), shape: [3] } }),
-      () => mseLossWithGrad(big, big, { reduction: "none", gradOutput: "g" as never }),
-      () => mseLoss(big, big, { reduction: "avg" as never }),
-      () => mseLoss({ data: big, shape: [250, 200] }, big, { axis: [0, 0], broadcast: true }),
-      () => mseLoss({ data: big, shape: [250, 200] }, { data: big.subarray(0, 200), shape: [200] }, { axis: 5 }),
-      () => mseLoss(big, [[1, 2], [3]]),
-      () => alloc("float64", [1 << 30]),
-      () => new MeanSquaredError().update(big, wrong),
+    // Each with the error it must raise, so that a mistake in the call itself (some other
+    // error) cannot pass for the path being checked.
+    const bad: Array<[() => unknown, new (...args: never[]) => Error]> = [
+      [() => mseLoss(big, wrong), ShapeError],
+      [() => mseLoss(big, big, { weight: { data: new Float32Array(7), shape: [7] } }), ShapeError],
+      [() => mseLoss(big, big, { weight: { data: new Int32Array(3), shape: [3] } as never }), TypeError],
+      [() => mseLossBackward(big, big, { reduction: "none", gradOutput: { data: new Float32Array(3), shape: [3] } }), ShapeError],
+      [() => mseLossWithGrad(big, big, { reduction: "none", gradOutput: "g" as never }), TypeError],
+      [() => mseLoss(big, big, { reduction: "avg" as never }), RangeError],
+      [() => mseLoss({ data: big, shape: [250, 200] }, big, { axis: [0, 0], broadcast: true }), RangeError],
+      [() => mseLoss({ data: big, shape: [250, 200] }, { data: big.subarray(0, 200), shape: [200] }, { axis: 5 }), RangeError],
+      [() => mseLoss(big, [[1, 2], [3]]), TypeError],
+      [() => alloc("float64", [1 << 30]), RangeError],
+      [() => new MeanSquaredError().update(big, wrong), ShapeError],
     ];
     const warnings = captureWarnings();
     try {
-      for (const [i, call] of bad.entries()) {
-        expect(call, `bad call ${i}`).toThrow();
+      for (const [i, [call, kind]] of bad.entries()) {
+        expect(call, `bad call ${i}`).toThrow(kind);
         expectBaseline(`after bad call ${i}`);
       }
     } finally {
@@ -131,8 +134,8 @@ describe("no leaks", () => {
     // a disposed tensor as an argument
     const t = alloc("float32", [50_000]);
     t.dispose();
-    expect(() => mseLoss(t, big)).toThrow();
-    expect(() => mseLoss(big, t)).toThrow();
+    expect(() => mseLoss(t, big)).toThrow(/argument 'input' is a WasmTensor used after dispose/);
+    expect(() => mseLoss(big, t)).toThrow(/argument 'target' is a WasmTensor used after dispose/);
     expectBaseline("after a disposed tensor argument");
   });
 });

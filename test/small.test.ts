@@ -4,7 +4,7 @@
 // kernel (a state, TwoSum, then mse_state_loss), so it is the reference here. WasmTensors
 // (one mse_sum_once call, whose single-block short path must agree too) are checked as well.
 import { beforeAll, describe, expect, it } from "vitest";
-import { alloc, init, mseLoss, mseLossBackward, mseLossWithGrad } from "../ts/index.js";
+import { alloc, init, MeanSquaredError, mseLoss, mseLossBackward, mseLossWithGrad } from "../ts/index.js";
 
 beforeAll(async () => {
   await init();
@@ -26,7 +26,6 @@ function values(n: number, seed: number): number[] {
 describe.each(["float32", "float64"] as const)("%s inputs of 0..16 elements", (dtype) => {
   const Ctor = dtype === "float32" ? Float32Array : Float64Array;
   it("sum and mean equal the wasm kernel bit for bit: the JS replay, typed arrays, WasmTensors", () => {
-    let cases = 0;
     for (let n = 0; n <= 16; n++) {
       for (let seed = 1; seed <= 40; seed++) {
         const a = Ctor.from(values(n, seed));
@@ -38,6 +37,10 @@ describe.each(["float32", "float64"] as const)("%s inputs of 0..16 elements", (d
           const kernel = mseLoss({ data: a, shape: [n] }, { data: b, shape: [n] }, { reduction });
           expect(Object.is(mseLoss(a, b, { reduction }), kernel)).toBe(true);
           expect(Object.is(mseLossWithGrad(a, b, { reduction }).loss, kernel)).toBe(true);
+          if (reduction === "mean") {
+            // one update into an empty metric: its sum is the kernel's sum, compensation 0
+            expect(Object.is(new MeanSquaredError().update(a, b).compute(), kernel)).toBe(true);
+          }
           const x = alloc(dtype, [n]);
           const y = alloc(dtype, [n]);
           x.view.set(a);
@@ -45,18 +48,15 @@ describe.each(["float32", "float64"] as const)("%s inputs of 0..16 elements", (d
           expect(Object.is(mseLoss(x, y, { reduction }), kernel)).toBe(true);
           x.dispose();
           y.dispose();
-          cases++;
         }
       }
     }
-    expect(cases).toBe(17 * 40 * 2);
   });
 });
 
 describe.each(["float32", "float64"] as const)("mseLossWithGrad on plain %s arrays", (dtype) => {
   const Ctor = dtype === "float32" ? Float32Array : Float64Array;
   it("equals the general path (tensor-like operands) bit for bit, lengths 1..300", () => {
-    let cases = 0;
     for (let n = 1; n <= 300; n += n < 40 ? 1 : 37) {
       const a = Ctor.from(values(n, n));
       const b = Ctor.from(values(n, n * 31));
@@ -70,10 +70,8 @@ describe.each(["float32", "float64"] as const)("mseLossWithGrad on plain %s arra
         const backward = mseLossBackward(a, b, { reduction });
         expect(Array.from(fast.grad.data)).toEqual(Array.from(backward.data));
         expect(Object.is(fast.loss, mseLoss(a, b, { reduction }))).toBe(true);
-        cases++;
       }
     }
-    expect(cases).toBeGreaterThan(80);
   });
 });
 
