@@ -68,6 +68,5 @@ export function nativeContender(n) {
       const t = JSON.parse(r.stdout).sort((x, y) => x - y);
       return t[t.length >> 1];
     },
-    compiler: bin.cc,
   };
 }

@@ -17,7 +17,7 @@ import { exactSumSq, bigIntSumSq } from "./exact.mjs";
 import { makeLoop, calibrate, sample, median, collectGarbage } from "./timing.mjs";
 import { buildContenders } from "./contenders.mjs";
 import { nativeContender, buildNative } from "./native.mjs";
-import { checkTargets, renderMarkdown, printCase, printChecks, sizeLabel, fmtErr } from "./report.mjs";
+import { checkTargets, renderMarkdown, printCase, printChecks, sizeLabel } from "./report.mjs";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const args = process.argv.slice(2);

@@ -14,6 +14,7 @@ import {
   repoRoot,
   run,
   isMain,
+  cargoEnv,
   findRustToolchain,
   findWasmOpt,
   findWasmObjdump,
@@ -97,14 +98,7 @@ function cargoBuild(toolchain, variant) {
   ];
   log(`cargo build (${v.describe}, ${toolchain.kind} rustc ${toolchain.version}) -> ${rel(v.targetDir)}`);
   const res = run(toolchain.cargo, args, {
-    env: {
-      ...toolchain.env,
-      RUSTFLAGS: v.rustflags,
-      // Both would override RUSTFLAGS and silently mix the two variants.
-      CARGO_ENCODED_RUSTFLAGS: undefined,
-      CARGO_BUILD_RUSTFLAGS: undefined,
-      [`CARGO_TARGET_${WASM_TARGET.toUpperCase().replace(/-/g, "_")}_RUSTFLAGS`]: undefined,
-    },
+    env: cargoEnv(toolchain.env, v.rustflags, WASM_TARGET),
   });
   if (!res.ok) throw new BuildError(`cargo build of the ${v.describe} failed (exit ${res.status})`);
   const artefact = path.join(v.targetDir, WASM_TARGET, "release", `${CRATE_NAME}.wasm`);

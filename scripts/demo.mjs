@@ -6,7 +6,7 @@
 
 import { readFileSync } from "node:fs";
 import { performance } from "node:perf_hooks";
-import { pathToFileURL } from "node:url";
+import { isMain } from "./lib/toolchain.mjs";
 
 // ---------------------------------------------------------------------------
 // PyTorch's tensor printing (torch/_tensor_str.py, default print options:
@@ -370,4 +370,4 @@ async function main() {
   process.exitCode = failures.length ? 1 : 0;
 }
 
-if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) await main();
+if (isMain(import.meta.url)) await main();

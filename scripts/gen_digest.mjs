@@ -8,9 +8,9 @@
 // Run after a deliberate change of results: `npm run build && node scripts/gen_digest.mjs`.
 import fs from "node:fs";
 import path from "node:path";
-import { fileURLToPath, pathToFileURL } from "node:url";
+import { pathToFileURL } from "node:url";
+import { repoRoot as root } from "./lib/toolchain.mjs";
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const lib = await import(pathToFileURL(path.join(root, "dist", "esm", "index.js")).href);
 const { digestOf } = await import(pathToFileURL(path.join(root, "test", "determinism.mjs")).href);
 

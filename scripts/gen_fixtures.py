@@ -575,7 +575,6 @@ def np_reduce(sq, red, axis, keepdims):
 
 def axis_case(name, x, y, axis, keepdims, red, with_g=True):
     dt = promoted(x, y)
-    tdt = torch.float64 if dt == F64 else torch.float32
     sq = np.square(np.asarray(y).astype(dt) - np.asarray(x).astype(dt))
     res = np_reduce(sq, red, axis, keepdims)
     sq64 = np.square(np.asarray(y).astype(F64) - np.asarray(x).astype(F64))

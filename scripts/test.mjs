@@ -19,7 +19,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
-import { repoRoot, findRustToolchain, findChromium, which, mergeEnv } from "./lib/toolchain.mjs";
+import { repoRoot, cargoEnv, findRustToolchain, findChromium, which, mergeEnv } from "./lib/toolchain.mjs";
 
 const argv = process.argv.slice(2);
 const soak = argv.includes("--soak") || argv.includes("--soak-only");
@@ -109,6 +109,9 @@ async function stage(name, fn) {
 // ---------------------------------------------------------------------------------------
 // rust: cargo test on the host
 
+/** A cargo test summary; ignored tests count as failed, as skipped vitest tests do. */
+const RUST_RESULT = /^test result: (?:ok|FAILED)\. (\d+) passed; (\d+) failed; (\d+) ignored/gm;
+
 async function rustStage() {
   // Any cargo that can build for the host will do; prefer the toolchain the wasm build
   // uses (Debian's pair needs RUSTC/RUSTDOC set explicitly), else the cargo on PATH.
@@ -117,17 +120,18 @@ async function rustStage() {
   if (!cargo) return { passed: 0, failed: 0, failures: [], error: "no cargo found: run `npm run setup`" };
   const env = toolchain?.env ?? {};
   console.log(`${cargo} test --manifest-path crate/Cargo.toml${env.RUSTC ? ` (RUSTC=${env.RUSTC})` : ""}`);
-  const r = await runTee(cargo, ["test", "--offline", "--manifest-path", path.join(repoRoot, "crate", "Cargo.toml")], {
-    env: { ...env, RUSTFLAGS: undefined, CARGO_ENCODED_RUSTFLAGS: undefined, CARGO_TERM_COLOR: "never", RUST_BACKTRACE: "0" },
+  // --no-fail-fast: a failing binary must not hide the tests of the ones after it.
+  const r = await runTee(cargo, ["test", "--offline", "--no-fail-fast", "--manifest-path", path.join(repoRoot, "crate", "Cargo.toml")], {
+    env: { ...cargoEnv(env, undefined), RUST_BACKTRACE: "0" },
     timeoutMs: 30 * 60_000,
   });
   const out = stripAnsi(r.output);
   let passed = 0;
   let failed = 0;
   let seen = 0;
-  for (const m of out.matchAll(/^test result: (?:ok|FAILED)\. (\d+) passed; (\d+) failed/gm)) {
+  for (const m of out.matchAll(RUST_RESULT)) {
     passed += Number(m[1]);
-    failed += Number(m[2]);
+    failed += Number(m[2]) + Number(m[3]);
     seen++;
   }
   const failures = [...out.matchAll(/^test (\S+) \.\.\. FAILED$/gm)].map((m) => ({
@@ -169,7 +173,7 @@ async function rustWasmStage() {
       toolchain.cargo,
       ["test", "--offline", "--no-run", "--message-format=json-render-diagnostics", "--target", toolchain.wasiTarget, "--manifest-path", path.join(repoRoot, "crate", "Cargo.toml"), "--target-dir", targetDir],
       {
-        env: { ...toolchain.env, RUSTFLAGS: rustflags, CARGO_ENCODED_RUSTFLAGS: undefined, CARGO_BUILD_RUSTFLAGS: undefined, CARGO_TERM_COLOR: "never" },
+        env: cargoEnv(toolchain.env, rustflags, toolchain.wasiTarget),
         timeoutMs: 30 * 60_000,
         quietStdout: true,
       },
@@ -192,7 +196,7 @@ async function rustWasmStage() {
     for (const bin of binaries) {
       const r = await runTee(process.execPath, ["--no-warnings", path.join(repoRoot, "scripts", "lib", "run-wasi.mjs"), bin], { timeoutMs: 30 * 60_000 });
       const out = stripAnsi(r.output);
-      const m = /^test result: (?:ok|FAILED)\. (\d+) passed; (\d+) failed/m.exec(out);
+      const m = new RegExp(RUST_RESULT.source, "m").exec(out);
       const label = `${variant} ${path.basename(bin)}`;
       if (!m) {
         // panic=abort on wasm: a failing test ends the whole binary; name the test it was in.
@@ -208,7 +212,7 @@ async function rustWasmStage() {
         continue;
       }
       total.passed += Number(m[1]);
-      total.failed += Number(m[2]);
+      total.failed += Number(m[2]) + Number(m[3]);
       for (const fm of out.matchAll(/^test (\S+) \.\.\. FAILED$/gm)) {
         total.failures.push({ name: `wasm (${variant}) cargo test ${fm[1]}`, message: panicMessage(out, fm[1]) });
       }
@@ -386,7 +390,7 @@ async function denoStage() {
       timeoutMs: 10 * 60_000,
     });
     const out = stripAnsi(r.output);
-    const m = /^(?:ok|FAILED) \| (\d+) passed(?: \(\d+ steps?\))? \| (\d+) failed/m.exec(out);
+    const m = /^(?:ok|FAILED) \| (\d+) passed(?: \(\d+ steps?\))? \| (\d+) failed(?: \| (\d+) ignored)?/m.exec(out);
     if (!m) {
       const errs = out.split("\n").filter((l) => /^(TS\d+ \[ERROR\]|error:)/.test(l)).slice(0, 6).join("\n");
       total.failed += 1;
@@ -394,7 +398,8 @@ async function denoStage() {
       continue;
     }
     const passed = Number(m[1]);
-    const failed = Number(m[2]);
+    // ignored tests count as failed, as skipped vitest tests do
+    const failed = Number(m[2]) + Number(m[3] ?? 0);
     total.passed += passed;
     total.failed += failed;
     const before = total.failures.length;

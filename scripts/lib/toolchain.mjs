@@ -10,7 +10,6 @@ export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)
 export const WASM_TARGET = "wasm32-unknown-unknown";
 export const MIN_RUST = [1, 63];
 export const APT_RUST_PACKAGES = ["rustc", "cargo", "libstd-rust-dev-wasm32", "lld-14"];
-export const APT_WASM_TOOLS = ["binaryen", "wabt"];
 
 /** True when `importMetaUrl` belongs to the script Node was started with. */
 export function isMain(importMetaUrl) {
@@ -48,6 +47,23 @@ export function mergeEnv(extra) {
 }
 
 /** Absolute path of an executable found on PATH, or null. */
+/**
+ * The environment of a cargo run: the toolchain's variables with `rustflags` as the only
+ * flags. The other ways to pass flags would override RUSTFLAGS and silently mix builds,
+ * so they are cleared.
+ */
+export function cargoEnv(toolchainEnv, rustflags, target) {
+  const env = {
+    ...toolchainEnv,
+    RUSTFLAGS: rustflags,
+    CARGO_ENCODED_RUSTFLAGS: undefined,
+    CARGO_BUILD_RUSTFLAGS: undefined,
+    CARGO_TERM_COLOR: "never",
+  };
+  if (target) env[`CARGO_TARGET_${target.toUpperCase().replace(/-/g, "_")}_RUSTFLAGS`] = undefined;
+  return env;
+}
+
 export function which(name) {
   if (name.includes("/")) return isExecutable(name) ? name : null;
   for (const dir of (process.env.PATH ?? "").split(path.delimiter)) {
