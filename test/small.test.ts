@@ -105,3 +105,30 @@ describe.each(["float32", "float64"] as const)("mseLossWithGrad on %s WasmTensor
     }
   });
 });
+
+describe.each(["float32", "float64"] as const)("%s typed-array views of wasm memory on the direct paths", (dtype) => {
+  it("read in place (above one chunk) or copied: the WasmTensors' bits either way", () => {
+    // A WasmTensor's `.view` passed as a plain typed array: up to one chunk it is copied,
+    // beyond it the chunk driver reads it where it is.
+    for (const n of [16, 100, 4096, 5000, 6003]) {
+      const a = alloc(dtype, [n]);
+      const b = alloc(dtype, [n]);
+      a.view.set(values(n, n + 11));
+      b.view.set(values(n, n * 5 + 3));
+      for (const reduction of ["sum", "mean"] as const) {
+        const want = mseLoss(a, b, { reduction });
+        expect(Object.is(mseLoss(a.view, b.view, { reduction }), want), `n ${n} ${reduction}`).toBe(true);
+        const fused = mseLossWithGrad(a.view, b.view, { reduction });
+        const general = mseLossWithGrad({ data: a.view.slice(), shape: [n] }, { data: b.view.slice(), shape: [n] }, { reduction });
+        expect(Object.is(fused.loss, want), `n ${n} ${reduction} fused loss`).toBe(true);
+        expect(Array.from(fused.grad.data), `n ${n} ${reduction} fused grad`).toEqual(Array.from(general.grad.data));
+        // a view of the other dtype is converted, not read in place
+        const other = dtype === "float32" ? Float64Array.from(b.view) : Float32Array.from(b.view);
+        const mixed = mseLoss({ data: a.view.slice(), shape: [n] }, { data: other, shape: [n] }, { reduction });
+        expect(Object.is(mseLoss(a.view, { data: other, shape: [n] }, { reduction }), mixed), `n ${n} ${reduction} mixed`).toBe(true);
+      }
+      a.dispose();
+      b.dispose();
+    }
+  });
+});

@@ -6,7 +6,7 @@
 //   nothing allocated;
 // - JS-heap operands reach the contiguous kernels through a persistent scratch, copied in
 //   cache-sized chunks (no allocation per call).
-import { typedLength } from "./intrinsics.js";
+import { getBuffer, getByteOffset, typedLength } from "./intrinsics.js";
 import { PLAN_WORDS } from "./shape.js";
 
 /** Element type of a tensor. */
@@ -346,6 +346,11 @@ export class Heap {
   #place(src: Source, dtype: DType, start: number, count: number, region: number, view: FloatArray): number {
     const shift = dtype === "float32" ? 2 : 3;
     if (isArray(src)) {
+      // A view of this very memory (say a WasmTensor's `.view` passed as a plain array) is
+      // read in place when it holds `dtype`, as coercion does for the general path.
+      if (getBuffer.call(src) === view.buffer && (src instanceof Float32Array) === (shift === 2)) {
+        return (getByteOffset.call(src) as number) + start * (1 << shift);
+      }
       // The whole array (the intrinsic length: a subclass cannot lie) or a chunk of a plain one.
       view.set(start === 0 && count === typedLength(src) ? src : src.subarray(start, start + count), region >>> shift);
       return region;
