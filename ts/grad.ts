@@ -18,6 +18,7 @@ import {
   elementAt,
   expandTo,
   forward,
+  fullResult,
   makeArray,
   operandStrides,
   directLength,
@@ -30,7 +31,7 @@ import {
   type WeightSums,
 } from "./loss.js";
 import { MEAN, NONE, SUM, parseOptions, reductionName, type MseLossBackwardOptions, type ParsedOptions } from "./options.js";
-import { PLAN_WORDS, buildPlan, checkBroadcastsTo } from "./shape.js";
+import { buildPlan, checkBroadcastsTo, planScratch } from "./shape.js";
 import { SMALL_MAX, smallSum32, smallSum64 } from "./small.js";
 import { WasmTensor, tensorDims, tensorPair } from "./tensor.js";
 
@@ -152,7 +153,7 @@ export function gradient(p: Prepared, o: ParsedOptions, sums: WeightSums | null)
       p.heap.contiguous(GRAD, T, p.numel, input.source, p.target.source, w, spec.g, spec.gScalar, norm, data, null);
       return { data, shape };
     }
-    const plan = new Int32Array(PLAN_WORDS);
+    const plan = planScratch;
     buildPlan(plan, p.shape, null, operandStrides(p, spec.g === null ? null : { shape: spec.gShape }));
     p.heap.strided({
       fn: p.fn, kind: GRAD_STRIDED, dtype: T, plan,
@@ -166,7 +167,7 @@ export function gradient(p: Prepared, o: ParsedOptions, sums: WeightSums | null)
   const strides = operandStrides(p, spec.g === null ? null : { shape: spec.gShape });
   const inputStrides = strides[0] as number[];
   const mask = p.shape.map((size, d) => inputStrides[d] === 0 && size !== 1);
-  const plan = new Int32Array(PLAN_WORDS);
+  const plan = planScratch;
   buildPlan(plan, p.shape, mask, strides);
   p.heap.strided({
     fn: p.fn, kind: GRAD_REDUCE_STRIDED, dtype: T, plan,
@@ -273,14 +274,7 @@ export function lossWithGradWithOptions(fn: string, input: unknown, target: unkn
         loss = { data: lossOut, shape: p.shape.slice() };
       } else {
         const sum = heap.stateLoss();
-        const value = o.reduction === SUM ? sum : sum / p.numel;
-        if (o.keepdims) {
-          const data = makeArray(T, 1);
-          data[0] = value;
-          loss = { data, shape: p.shape.map(() => 1) };
-        } else {
-          loss = value;
-        }
+        loss = fullResult(T, o.reduction === SUM ? sum : sum / p.numel, o.keepdims ? p.shape.map(() => 1) : null);
       }
       return { loss, grad: { data: grad, shape: p.input.shape.slice() } };
     }

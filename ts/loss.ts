@@ -17,7 +17,7 @@ import {
 } from "./heap.js";
 import { MEAN, NONE, SUM, parseOptions, type MseLossOptions, type ParsedOptions } from "./options.js";
 import {
-  PLAN_WORDS,
+  planScratch,
   broadcastShapes,
   buildPlan,
   checkBroadcastsTo,
@@ -231,7 +231,7 @@ export function lossElements(p: Prepared): FloatArray {
     p.heap.contiguous(C_NONE, p.dtype, p.numel, p.input.source, p.target.source, w, null, 1, 1, null, out);
     return out;
   }
-  const plan = new Int32Array(PLAN_WORDS);
+  const plan = planScratch;
   buildPlan(plan, p.shape, null, operandStrides(p, null));
   p.heap.strided({
     fn: p.fn,
@@ -279,7 +279,7 @@ function reduceStrided(
   loss: Float64Array,
   weight: Float64Array | null,
 ): number {
-  const plan = new Int32Array(PLAN_WORDS);
+  const plan = planScratch;
   const reducedDims = buildPlan(plan, p.shape, mask, operandStrides(p, null));
   if (reducedDims === 0) return 0;
   p.heap.strided({
@@ -325,6 +325,14 @@ export interface WeightSums {
 
 const scratchSums = new Float64Array(2);
 
+/** A full reduction's result: the number, or with `keepdims` a one-element tensor of `keepShape`. */
+export function fullResult(dtype: DType, value: number, keepShape: number[] | null): number | Tensor {
+  if (keepShape === null) return value;
+  const data = makeArray(dtype, 1);
+  data[0] = value;
+  return { data, shape: keepShape };
+}
+
 /** The loss of a prepared call (shared by mseLoss, MSELoss and mseLossWithGrad). */
 export function forward(p: Prepared, o: ParsedOptions, sums: WeightSums | null = null): number | Tensor {
   if (o.reduction === NONE) return { data: lossElements(p), shape: p.shape.slice() };
@@ -336,10 +344,7 @@ export function forward(p: Prepared, o: ParsedOptions, sums: WeightSums | null =
     if (sums !== null) sums.weightSum = weightSum;
     // float32 data: the float64 sum is returned as is (more accurate than rounding it).
     const value = o.reduction === SUM ? loss : loss / (p.weight === null ? p.numel : weightSum);
-    if (red.asNumber) return value;
-    const data = makeArray(p.dtype, 1);
-    data[0] = value;
-    return { data, shape: red.outShape.slice() };
+    return fullResult(p.dtype, value, red.asNumber ? null : red.outShape.slice());
   }
   const weighted = o.reduction === MEAN && p.weight !== null;
   const { loss, weight } = axisSums(p, red, weighted);

@@ -5,7 +5,7 @@ import type { ArrayArgument } from "./coerce.js";
 import { describe } from "./errors.js";
 import { requireHeap } from "./heap.js";
 import { elementCount, fastLoss, prepare, reduceAll } from "./loss.js";
-import { DEFAULT_OPTIONS, SUM, type ParsedOptions } from "./options.js";
+import { PRESETS, SUM, type ParsedOptions } from "./options.js";
 
 /** A JSON-safe number: non-finite values are written as strings. */
 export type StateNumber = number | "NaN" | "Infinity" | "-Infinity";
@@ -90,7 +90,7 @@ function parseMetricOptions(fn: string, options: unknown): { squared: boolean; p
   };
 }
 
-const SUM_OPTIONS: ParsedOptions = Object.freeze({ ...DEFAULT_OPTIONS, reduction: SUM });
+const SUM_OPTIONS = PRESETS[SUM];
 const sums = new Float64Array(2);
 
 /**

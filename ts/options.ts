@@ -139,7 +139,8 @@ function parseAxis(fn: string, value: unknown): readonly number[] | null {
   return axes;
 }
 
-const PRESETS: Readonly<Record<ReductionCode, ParsedOptions>> = {
+/** The parsed options of a bare `{ reduction }` (also MeanSquaredError's SUM). */
+export const PRESETS: Readonly<Record<ReductionCode, ParsedOptions>> = {
   [NONE]: Object.freeze({ ...DEFAULT_OPTIONS, reduction: NONE }),
   [MEAN]: DEFAULT_OPTIONS,
   [SUM]: Object.freeze({ ...DEFAULT_OPTIONS, reduction: SUM }),

@@ -8,6 +8,13 @@ export const MAX_RANK = 8;
 /** Words in a strided-kernel plan: rank, kept, shape[8], 4 x strides[8]. */
 export const PLAN_WORDS = 2 + 5 * MAX_RANK;
 
+/**
+ * The one plan buffer. Every plan is built right before the call that copies it into
+ * wasm memory, so one buffer serves them all (a typed array over 64 bytes costs ~1 us to
+ * allocate in V8, more than a small strided call's kernel).
+ */
+export const planScratch = new Int32Array(PLAN_WORDS);
+
 export function numel(shape: readonly number[]): number {
   let n = 1;
   for (let i = 0; i < shape.length; i++) n *= shape[i] as number;
