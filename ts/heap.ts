@@ -179,10 +179,6 @@ function sourceSize(src: Source): number {
 }
 
 /** True when the kernel cannot read `src` in place as `dtype`. */
-function needsCopy(src: Source | null, dtype: DType): boolean {
-  return src !== null && (isArray(src) || src.dtype !== dtype);
-}
-
 function align16(bytes: number): number {
   return Math.ceil(bytes / 16) * 16;
 }
@@ -343,22 +339,40 @@ export class Heap {
   }
 
   /** Copies `count` elements of `src` from `start` to the region, or points into a WasmTensor. */
-  #place(src: Source, dtype: DType, start: number, count: number, region: number, view: FloatArray): number {
-    const shift = dtype === "float32" ? 2 : 3;
+  /**
+   * Where `src` can be read as `dtype` without a copy: a WasmSource of `dtype`, or a
+   * typed array of `dtype` that views this memory (say a WasmTensor's `.view` passed as a
+   * plain array; coercion turns those into WasmSources, the direct paths do not).
+   * -1 when it must be copied (and converted) into wasm memory.
+   */
+  #inPlace(src: Source, dtype: DType): number {
+    if (!isArray(src)) return src.dtype === dtype ? src.ptr : -1;
+    if ((src instanceof Float32Array) !== (dtype === "float32")) return -1;
+    this.#sync();
+    return getBuffer.call(src) === this.#u8.buffer ? (getByteOffset.call(src) as number) : -1;
+  }
+
+  #mustCopy(src: Source | null, dtype: DType): boolean {
+    return src !== null && this.#inPlace(src, dtype) < 0;
+  }
+
+  /** Copies elements `start .. start + count` of `src` into `dst`, converting to `view`'s dtype. */
+  #copyRange(src: Source, start: number, count: number, dst: number, view: FloatArray): void {
+    const to = dst / view.BYTES_PER_ELEMENT;
     if (isArray(src)) {
-      // A view of this very memory (say a WasmTensor's `.view` passed as a plain array) is
-      // read in place when it holds `dtype`, as coercion does for the general path.
-      if (getBuffer.call(src) === view.buffer && (src instanceof Float32Array) === (shift === 2)) {
-        return (getByteOffset.call(src) as number) + start * (1 << shift);
-      }
       // The whole array (the intrinsic length: a subclass cannot lie) or a chunk of a plain one.
-      view.set(start === 0 && count === typedLength(src) ? src : src.subarray(start, start + count), region >>> shift);
-      return region;
+      view.set(start === 0 && count === typedLength(src) ? src : src.subarray(start, start + count), to);
+    } else {
+      const first = (src.ptr >>> (src.dtype === "float32" ? 2 : 3)) + start;
+      view.set(this.view(src.dtype).subarray(first, first + count), to);
     }
-    if (src.dtype === dtype) return src.ptr + start * (1 << shift);
-    const from = this.view(src.dtype);
-    const first = (src.ptr >>> (src.dtype === "float32" ? 2 : 3)) + start;
-    view.set(from.subarray(first, first + count), region >>> shift);
+  }
+
+  /** Elements `start .. start + count` of `src` as `dtype`: in place, or copied to `region`. */
+  #place(src: Source, dtype: DType, start: number, count: number, region: number, view: FloatArray): number {
+    const at = this.#inPlace(src, dtype);
+    if (at >= 0) return at + start * view.BYTES_PER_ELEMENT;
+    this.#copyRange(src, start, count, region, view);
     return region;
   }
 
@@ -407,7 +421,7 @@ export class Heap {
       view[gPtr >>> shift] = gScalar;
     }
     const copying =
-      kind !== SUM || needsCopy(a, dtype) || needsCopy(b, dtype) || needsCopy(w, dtype) || needsCopy(g, dtype);
+      kind !== SUM || this.#mustCopy(a, dtype) || this.#mustCopy(b, dtype) || this.#mustCopy(w, dtype) || this.#mustCopy(g, dtype);
     const step = copying ? CHUNK_BYTES >>> shift : n;
     const outGrad = base + 4 * CHUNK_BYTES;
     const outLoss = base + 5 * CHUNK_BYTES;
@@ -477,8 +491,8 @@ export class Heap {
       // 1. Every allocation first: each may grow memory and detach earlier views.
       const hold = (src: Source | null, what: string): number => {
         if (src === null) return 0;
-        if (!needsCopy(src, dtype)) return (src as WasmSource).ptr;
-        return this.#take(sourceSize(src) * bytes, fn, what);
+        const at = this.#inPlace(src, dtype);
+        return at >= 0 ? at : this.#take(sourceSize(src) * bytes, fn, what);
       };
       const pa = hold(call.a, "'input'");
       const pb = hold(call.b, "'target'");
@@ -500,14 +514,7 @@ export class Heap {
       // 2. Copy operands in, through views derived now.
       const view = this.view(dtype);
       const copyIn = (src: Source | null, ptr: number): void => {
-        if (src === null || !needsCopy(src, dtype)) return;
-        if (isArray(src)) {
-          view.set(src, ptr >>> shift);
-        } else {
-          const from = this.view(src.dtype);
-          const first = src.ptr >>> (src.dtype === "float32" ? 2 : 3);
-          view.set(from.subarray(first, first + src.size), ptr >>> shift);
-        }
+        if (src !== null && this.#inPlace(src, dtype) !== ptr) this.#copyRange(src, 0, sourceSize(src), ptr, view);
       };
       copyIn(call.a, pa);
       copyIn(call.b, pb);
