@@ -4,7 +4,7 @@
 // sample calibrated to about 10 ms (5 ms in --quick); garbage is collected as in steady use
 // (--gc forces a full GC before every sample instead, see timing.mjs). Writes
 // bench/results/latest.{json,md} (full run) or latest-quick.{json,md} (--quick); runs narrowed
-// with --sizes/--rounds/--no-tf/--no-native write partial.{json,md}.tmp (git-ignored).
+// with --sizes/--rounds/--no-tf/--no-native/--gc write partial.{json,md}.tmp (git-ignored).
 // Flags: --quick, --rounds=N (all cases), --sizes=16,256,... (float32 sizes), --no-tf,
 // --no-native, --gc, --strict (exit 1 if a target fails). Where the time goes: bench/probe.mjs.
 import { existsSync, mkdirSync, writeFileSync, readFileSync } from "node:fs";
@@ -28,25 +28,30 @@ const forceGc = flag("gc");
 const t0 = performance.now();
 
 const KI = 1024, MI = 1024 * 1024;
-const F32_SIZES = (option("sizes")?.split(",").map(Number)) ?? [16, 256, 4 * KI, 64 * KI, MI, 16 * MI];
+const ALL_SIZES = [16, 256, 4 * KI, 64 * KI, MI, 16 * MI];
+const F32_SIZES = (option("sizes")?.split(",").map(Number)) ?? ALL_SIZES;
+for (const n of F32_SIZES) {
+  if (!ALL_SIZES.includes(n)) throw new Error(`bench: --sizes takes ${ALL_SIZES.join(",")} (got ${n})`);
+}
 
 /** The case list: float32 sizes (uniform data), the 16 Mi accuracy case, float64 64 Ki and 16 Mi. */
 function planCases() {
-  const rounds = (n) => Number(option("rounds")) || (quick ? (n >= MI ? 5 : 7) : (n >= 16 * MI ? 7 : n >= MI ? 15 : 31));
+  const fixed = Number(option("rounds")) || 0;
+  const rounds = (n) => fixed || (quick ? (n >= MI ? 5 : 7) : (n >= 16 * MI ? 7 : n >= MI ? 15 : 31));
   const cases = [];
   for (const n of F32_SIZES) {
     if (n > MI) continue;   // 16 Mi is planned below (quick: one mean-only sample)
     cases.push({ dtype: "float32", n, dataset: "uniform", rounds: rounds(n), groups: ["mean", "grad"] });
   }
   if (F32_SIZES.includes(16 * MI)) {
-    if (quick) cases.push({ dtype: "float32", n: 16 * MI, dataset: "uniform", rounds: 1, groups: ["mean"] });
+    if (quick) cases.push({ dtype: "float32", n: 16 * MI, dataset: "uniform", rounds: fixed || 1, groups: ["mean"] });
     else {
       cases.push({ dtype: "float32", n: 16 * MI, dataset: "uniform", rounds: rounds(16 * MI), groups: ["mean", "grad"] });
-      cases.push({ dtype: "float32", n: 16 * MI, dataset: "similar", rounds: 3, groups: ["mean"] });
+      cases.push({ dtype: "float32", n: 16 * MI, dataset: "similar", rounds: fixed || 3, groups: ["mean"] });
     }
   }
-  if (!option("sizes") || F32_SIZES.includes(64 * KI)) cases.push({ dtype: "float64", n: 64 * KI, dataset: "uniform", rounds: rounds(64 * KI), groups: ["mean", "grad"] });
-  if (!quick && (!option("sizes") || F32_SIZES.includes(16 * MI))) cases.push({ dtype: "float64", n: 16 * MI, dataset: "uniform", rounds: rounds(16 * MI), groups: ["mean", "grad"] });
+  if (F32_SIZES.includes(64 * KI)) cases.push({ dtype: "float64", n: 64 * KI, dataset: "uniform", rounds: rounds(64 * KI), groups: ["mean", "grad"] });
+  if (!quick && F32_SIZES.includes(16 * MI)) cases.push({ dtype: "float64", n: 16 * MI, dataset: "uniform", rounds: rounds(16 * MI), groups: ["mean", "grad"] });
   return cases;
 }
 
