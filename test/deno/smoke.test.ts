@@ -5,34 +5,7 @@
 // (Types here are inferred from the JS: dist/esm/*.d.ts re-export from "./x.js", which
 // Deno resolves to the .js file. The packed-package check type-checks `npm:mse-wasm`.)
 import * as lib from "../../dist/esm/index.js";
-import forward from "../fixtures/forward.json" with { type: "json" };
-
-type Dtype = "float32" | "float64";
-interface FixtureTensor {
-  dtype: Dtype;
-  shape: number[];
-  data: number[];
-}
-interface SeedCase {
-  name: string;
-  input: FixtureTensor;
-  target: FixtureTensor;
-  results: {
-    mean: { value: number; value64: number };
-    sum: { value: number; value64: number };
-    none: FixtureTensor;
-  };
-}
-
-function seed(name: string): SeedCase {
-  const c = (forward.cases as unknown as SeedCase[]).find((x) => x.name === name);
-  if (!c) throw new Error(`test/fixtures/forward.json has no case "${name}"`);
-  return c;
-}
-
-function fail(msg: string): never {
-  throw new Error(msg);
-}
+import { fail, seed, type FixtureTensor } from "./seed.ts";
 
 function assertClose(actual: unknown, expected: number, relTol: number, what: string): void {
   if (typeof actual !== "number") fail(`${what}: expected a number, got ${typeof actual} ${String(actual)}`);

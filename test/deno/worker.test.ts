@@ -4,29 +4,7 @@
 // `deno test --no-prompt --allow-read=dist,test/deno test/deno/worker.test.ts`: Deno
 // needs read access to load a Worker's modules (the library itself reads nothing).
 import * as lib from "../../dist/esm/index.js";
-import forward from "../fixtures/forward.json" with { type: "json" };
-
-interface FixtureTensor {
-  dtype: "float32" | "float64";
-  shape: number[];
-  data: number[];
-}
-interface SeedCase {
-  name: string;
-  input: FixtureTensor;
-  target: FixtureTensor;
-  results: { mean: { value: number }; sum: { value: number } };
-}
-
-function seed(name: string): SeedCase {
-  const c = (forward.cases as unknown as SeedCase[]).find((x) => x.name === name);
-  if (!c) throw new Error(`test/fixtures/forward.json has no case "${name}"`);
-  return c;
-}
-
-function fail(msg: string): never {
-  throw new Error(msg);
-}
+import { fail, seed } from "./seed.ts";
 
 interface WorkerReply {
   backend?: string;
