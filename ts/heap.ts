@@ -352,10 +352,6 @@ export class Heap {
     return getBuffer.call(src) === this.#u8.buffer ? (getByteOffset.call(src) as number) : -1;
   }
 
-  #mustCopy(src: Source | null, dtype: DType): boolean {
-    return src !== null && this.#inPlace(src, dtype) < 0;
-  }
-
   /** Copies elements `start .. start + count` of `src` into `dst`, converting to `view`'s dtype. */
   #copyRange(src: Source, start: number, count: number, dst: number, view: FloatArray): void {
     const to = dst / view.BYTES_PER_ELEMENT;
@@ -368,9 +364,8 @@ export class Heap {
     }
   }
 
-  /** Elements `start .. start + count` of `src` as `dtype`: in place, or copied to `region`. */
-  #place(src: Source, dtype: DType, start: number, count: number, region: number, view: FloatArray): number {
-    const at = this.#inPlace(src, dtype);
+  /** Elements `start .. start + count` of `src` (read in place at `at`, or if -1 copied to `region`). */
+  #place(src: Source, at: number, start: number, count: number, region: number, view: FloatArray): number {
     if (at >= 0) return at + start * view.BYTES_PER_ELEMENT;
     this.#copyRange(src, start, count, region, view);
     return region;
@@ -420,17 +415,21 @@ export class Heap {
       gPtr = base + SCALAR_OFFSET;
       view[gPtr >>> shift] = gScalar;
     }
-    const copying =
-      kind !== SUM || this.#mustCopy(a, dtype) || this.#mustCopy(b, dtype) || this.#mustCopy(w, dtype) || this.#mustCopy(g, dtype);
+    // Where each operand is read in place (decided once: no allocation below), -1 if copied.
+    const ia = this.#inPlace(a, dtype);
+    const ib = this.#inPlace(b, dtype);
+    const iw = w === null ? 0 : this.#inPlace(w, dtype);
+    const ig = g === null ? 0 : this.#inPlace(g, dtype);
+    const copying = kind !== SUM || ia < 0 || ib < 0 || iw < 0 || ig < 0;
     const step = copying ? CHUNK_BYTES >>> shift : n;
     const outGrad = base + 4 * CHUNK_BYTES;
     const outLoss = base + 5 * CHUNK_BYTES;
     for (let i = 0; i < n; i += step) {
       const c = Math.min(step, n - i);
-      const pa = this.#place(a, dtype, i, c, base, view);
-      const pb = this.#place(b, dtype, i, c, base + CHUNK_BYTES, view);
-      const pw = w === null ? 0 : this.#place(w, dtype, i, c, base + 2 * CHUNK_BYTES, view);
-      if (g !== null) gPtr = this.#place(g, dtype, i, c, base + 3 * CHUNK_BYTES, view);
+      const pa = this.#place(a, ia, i, c, base, view);
+      const pb = this.#place(b, ib, i, c, base + CHUNK_BYTES, view);
+      const pw = w === null ? 0 : this.#place(w, iw, i, c, base + 2 * CHUNK_BYTES, view);
+      if (g !== null) gPtr = this.#place(g, ig, i, c, base + 3 * CHUNK_BYTES, view);
       switch (kind) {
         case SUM:
           k.sum(state, pa, pb, pw, c);

@@ -131,7 +131,9 @@ export function tensorSource(tensor: WasmTensor, fn: string, argument: string): 
  */
 function pairable(heap: Heap, sa: TensorState, sb: TensorState): boolean {
   if (sa.disposed || sb.disposed || sa.heap !== heap || sb.heap !== heap) return false;
-  return sa.dtype === sb.dtype && sa.size === sb.size && sa.size !== 0 && sameShape(sa.dims, sb.dims);
+  if (sa.dtype !== sb.dtype || sa.size !== sb.size || sa.size === 0) return false;
+  // Equal sizes: shapes of rank <= 1 are equal when the ranks are (the hot 1-D case).
+  return sa.dims.length <= 1 ? sa.dims.length === sb.dims.length : sameShape(sa.dims, sb.dims);
 }
 
 /** The zero-copy sources of a `pairable` pair; undefined for any other pair. */
