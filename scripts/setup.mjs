@@ -3,7 +3,10 @@
 //   - a Rust toolchain with the wasm32-unknown-unknown std (rustup + `rustup target add
 //     wasm32-unknown-unknown`, or Debian's rustc, cargo, libstd-rust-dev-wasm32, lld-14);
 //   - binaryen (wasm-opt) and wabt (wasm-objdump) for the optimised, verified build;
-//   - Chromium, when the browser tests will run (npm test);
+//   - Chromium, when the browser tests will run (npm test): the distribution's package, or
+//     where there is none that is a real browser (Ubuntu's is a snap wrapper) the one
+//     `playwright install chromium` downloads. A failed browser install is recorded and not
+//     retried by the automatic setup of every npm script; `npm run setup` retries it;
 //   - the npm devDependencies (npm ci when node_modules is missing or differs from
 //     package-lock.json).
 // As root on Debian/Ubuntu it runs apt-get for the system packages; otherwise it stops
@@ -23,6 +26,7 @@ import {
   findWasmObjdump,
   findChromium,
   canUseApt,
+  playwrightChromium,
   npmDepsProblems,
   APT_RUST_PACKAGES,
   WASM_TARGET,
@@ -42,7 +46,7 @@ function survey({ browser }) {
   if (!findWasmOpt()) missing.push({ what: "wasm-opt (binaryen)", apt: ["binaryen"], required: false });
   if (!findWasmObjdump()) missing.push({ what: "wasm-objdump (wabt)", apt: ["wabt"], required: false });
   if (browser && !findChromium()) {
-    missing.push({ what: "Chromium (browser tests; or set CHROMIUM_PATH)", apt: ["chromium"], required: false });
+    missing.push({ what: "Chromium (browser tests; or set CHROMIUM_PATH)", apt: ["chromium"], required: false, browser: true });
   }
   return { toolchain, missing };
 }
@@ -72,9 +76,32 @@ function lldPackage() {
   return aptHas("lld-14") ? "lld-14" : "lld";
 }
 
+/**
+ * The distribution's Chromium package, or null. Debian ships "chromium"; Ubuntu has only
+ * "chromium-browser", a wrapper that installs the snap, which fails in containers (and a
+ * transitional "chromium" that depends on snapd would do the same).
+ */
 function chromiumPackage() {
-  // Debian ships "chromium"; Ubuntu only a snap wrapper called chromium-browser.
-  return aptHas("chromium") ? "chromium" : "chromium-browser";
+  const r = run("apt-cache", ["show", "--no-all-versions", "chromium"], { capture: true });
+  if (!r.ok || !/^Package:/m.test(r.stdout)) return null;
+  return /^(Pre-)?Depends:.*\bsnapd\b/m.test(r.stdout) ? null : "chromium";
+}
+
+/** Records a failed browser install (see setup), so only `npm run setup` tries again. */
+const BROWSER_MARKER = path.join(repoRoot, "node_modules", ".cache", "mse-wasm", "browser-install-failed");
+
+/**
+ * Downloads Playwright's Chromium (with its system libraries through apt when root on
+ * Debian/Ubuntu). True when a browser is there afterwards.
+ */
+function downloadChromium() {
+  const cli = path.join(repoRoot, "node_modules", "playwright-core", "cli.js");
+  if (!fs.existsSync(cli)) return false;
+  const args = [cli, "install", ...(canUseApt() ? ["--with-deps"] : []), "chromium"];
+  say(`no usable Chromium from the distribution: playwright ${args.slice(1).join(" ")}`);
+  const r = run(process.execPath, args, { env: aptEnv(), timeout: 20 * 60 * 1000 });
+  if (!r.ok) say(`warning: playwright install failed (exit ${r.status})`);
+  return playwrightChromium() !== null;
 }
 
 function aptGetInstall(list, { recommends = false } = {}) {
@@ -108,8 +135,10 @@ function aptInstall(missing) {
   }
   // Separately: a browser that cannot be installed fails the browser tests, not the setup.
   // With its recommends (fonts among them), as TOOLCHAIN.md's checked install does.
-  if (browser && !aptGetInstall([chromiumPackage()], { recommends: true })) {
-    say("warning: could not install Chromium; the browser tests will fail (or set CHROMIUM_PATH)");
+  if (browser) {
+    const pkg = chromiumPackage();
+    if (pkg === null) say("apt has no Chromium package that is a real browser; Playwright's comes after the npm install");
+    else if (!aptGetInstall([pkg], { recommends: true })) say("warning: apt-get install chromium failed");
   }
 }
 
@@ -158,6 +187,14 @@ function npmInstall() {
 export function setup({ browser = true, quiet = false } = {}) {
   let changed = false;
   let triedApt = false;
+  // A browser install that failed is not retried by the automatic (quiet) setup before
+  // every npm script: that would be an apt-get update and a download each time.
+  const failedBefore = browser && quiet && fs.existsSync(BROWSER_MARKER) && !findChromium();
+  if (failedBefore) {
+    const when = fs.readFileSync(BROWSER_MARKER, "utf8").trim();
+    say(`warning: no Chromium; installing it failed (${when}), so the browser tests will fail. Set CHROMIUM_PATH, or run \`npm run setup\` to try again`);
+    browser = false;
+  }
   let { toolchain, missing } = survey({ browser });
   if (missing.length > 0 && canUseApt()) {
     aptInstall(missing);
@@ -166,12 +203,23 @@ export function setup({ browser = true, quiet = false } = {}) {
   }
   const required = missing.filter((m) => m.required);
   if (required.length > 0) throw new SetupError(manualInstructions(missing, triedApt));
-  for (const m of missing) say(`warning: ${m.what} is missing: ${m.apt.join(" ")} (apt) would provide it`);
+  // (The browser has its own last resort below.)
+  for (const m of missing) if (!m.browser) say(`warning: ${m.what} is missing: ${m.apt.join(" ")} (apt) would provide it`);
   if (!toolchain.wasiTarget) {
     say("warning: no wasm32-wasi std, so the crate's tests cannot run as wasm (rustup target add wasm32-wasip1)");
   }
 
   if (npmInstall()) changed = true;
+  if (browser) {
+    if (!findChromium() && downloadChromium()) changed = true;
+    if (findChromium()) {
+      fs.rmSync(BROWSER_MARKER, { force: true });
+    } else {
+      fs.mkdirSync(path.dirname(BROWSER_MARKER), { recursive: true });
+      fs.writeFileSync(BROWSER_MARKER, `${new Date().toISOString()}\n`);
+      say("warning: no Chromium could be installed; the browser tests will fail (or set CHROMIUM_PATH)");
+    }
+  }
 
   if (!quiet || changed) {
     say(

@@ -260,7 +260,7 @@ async function vitestStage() {
     else {
       extraFailures.push({
         name: "vitest project browser could not run",
-        message: "no Chromium found: install chromium (npm run setup does, as root on Debian/Ubuntu) or set CHROMIUM_PATH",
+        message: "no Chromium found: `npm run setup` installs Debian's chromium (as root) or downloads Playwright's; or set CHROMIUM_PATH",
       });
     }
     if (soak) projects.push("soak");

@@ -3,6 +3,7 @@
 // this machine has. Plain Node, no dependencies: it must work before `npm ci` has run.
 import { spawnSync } from "node:child_process";
 import fs from "node:fs";
+import { createRequire } from "node:module";
 import path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 
@@ -46,7 +47,6 @@ export function mergeEnv(extra) {
   return env;
 }
 
-/** Absolute path of an executable found on PATH, or null. */
 /**
  * The environment of a cargo run: the toolchain's variables with `rustflags` as the only
  * flags. The other ways to pass flags would override RUSTFLAGS and silently mix builds,
@@ -64,6 +64,7 @@ export function cargoEnv(toolchainEnv, rustflags, target) {
   return env;
 }
 
+/** Absolute path of an executable found on PATH, or null. */
 export function which(name) {
   if (name.includes("/")) return isExecutable(name) ? name : null;
   for (const dir of (process.env.PATH ?? "").split(path.delimiter)) {
@@ -220,10 +221,6 @@ export function findWasmObjdump() {
 }
 
 /**
- * The Chromium used by the browser tests and the packed-package page test:
- * $CHROMIUM_PATH, else the distribution's chromium, else a Chrome on PATH.
- */
-/**
  * Flags for headless Chromium here, as root, with no network but the package registries:
  * without the background-networking ones Chromium keeps dialling hosts it cannot reach.
  */
@@ -238,17 +235,59 @@ export const CHROMIUM_ARGS = [
   "--disable-sync",
 ];
 
+/**
+ * Whether `p` can be the browser: an executable that is not a wrapper script for a snap
+ * that is not there. Ubuntu has no Chromium deb, only `chromium-browser`, whose script runs
+ * `/snap/bin/chromium`; in a container without snapd that snap never gets installed, and
+ * the script only prints how to install it and exits 1.
+ */
+export function usableBrowser(p) {
+  if (!isExecutable(p)) return false;
+  let head = "";
+  try {
+    const fd = fs.openSync(p, "r");
+    try {
+      const buf = Buffer.alloc(8192);
+      head = buf.subarray(0, fs.readSync(fd, buf, 0, buf.length, 0)).toString("latin1");
+    } finally {
+      fs.closeSync(fd);
+    }
+  } catch {
+    return false;
+  }
+  if (!head.startsWith("#!")) return true;
+  const snaps = head.match(/\/snap\/bin\/[\w.+-]+/g);
+  return snaps === null || snaps.some((s) => isExecutable(s));
+}
+
+/** Where `playwright install chromium` puts its browser (playwright-core's own answer), if it is there. */
+export function playwrightChromium() {
+  try {
+    const require = createRequire(path.join(repoRoot, "package.json"));
+    const p = require("playwright-core").chromium.executablePath();
+    return typeof p === "string" && isExecutable(p) ? p : null;
+  } catch {
+    return null; // playwright-core not installed yet
+  }
+}
+
+/**
+ * The Chromium used by the browser tests and the packed-package page test:
+ * $CHROMIUM_PATH, else the distribution's chromium, else a Chrome on PATH, else the
+ * browser `playwright install chromium` downloaded (what setup installs where the
+ * distribution has no usable Chromium, as on Ubuntu).
+ */
 export function findChromium() {
   const fromEnv = process.env.CHROMIUM_PATH;
-  if (fromEnv) return isExecutable(fromEnv) ? fromEnv : null;
+  if (fromEnv) return usableBrowser(fromEnv) ? fromEnv : null;
   for (const p of ["/usr/bin/chromium", "/usr/bin/chromium-browser"]) {
-    if (isExecutable(p)) return p;
+    if (usableBrowser(p)) return p;
   }
   for (const n of ["chromium", "chromium-browser", "google-chrome-stable", "google-chrome"]) {
     const p = which(n);
-    if (p) return p;
+    if (p && usableBrowser(p)) return p;
   }
-  return null;
+  return playwrightChromium();
 }
 
 export function canUseApt() {
