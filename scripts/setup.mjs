@@ -39,8 +39,8 @@ function say(msg) {
 }
 
 /** What is missing, as apt packages plus human descriptions. */
-function survey({ browser }) {
-  const { toolchain, rejected } = findRustToolchain();
+function survey({ browser, fresh = false }) {
+  const { toolchain, rejected } = findRustToolchain({ fresh });
   const missing = [];
   if (!toolchain) missing.push({ what: `Rust with the ${WASM_TARGET} std`, apt: APT_RUST_PACKAGES, required: true, rejected });
   if (!findWasmOpt()) missing.push({ what: "wasm-opt (binaryen)", apt: ["binaryen"], required: false });
@@ -199,7 +199,7 @@ export function setup({ browser = true, quiet = false } = {}) {
   if (missing.length > 0 && canUseApt()) {
     aptInstall(missing);
     changed = triedApt = true;
-    ({ toolchain, missing } = survey({ browser }));
+    ({ toolchain, missing } = survey({ browser, fresh: true }));
   }
   const required = missing.filter((m) => m.required);
   if (required.length > 0) throw new SetupError(manualInstructions(missing, triedApt));

@@ -114,9 +114,18 @@ function versionAtLeast(v, min) {
  * (RUSTC, RUSTDOC set): rustup's proxies usually come first on PATH and rustup's cargo
  * cannot drive Debian's rustc.
  * Returns { toolchain, rejected } where toolchain is null when none qualifies and
- * rejected lists why each candidate was refused.
+ * rejected lists why each candidate was refused. The answer (about 0.3 s of probing) is
+ * kept for the process: setup and build, or test.mjs's two cargo stages, ask once;
+ * `fresh` probes again (after an install).
  */
-export function findRustToolchain() {
+export function findRustToolchain({ fresh = false } = {}) {
+  if (fresh || rustProbe === null) rustProbe = probeRustToolchain();
+  return rustProbe;
+}
+
+let rustProbe = null;
+
+function probeRustToolchain() {
   const rejected = [];
   const candidates = [];
   const pathRustc = which("rustc");
