@@ -99,6 +99,9 @@ const BAD: BadCall[] = [
   { what: "alloc with negative dimension", call: () => alloc("float32", [2, -3]), cls: RangeError, contains: ["alloc", "shape", "-3"] },
   { what: "alloc with rank 9", call: () => alloc("float32", [1, 1, 1, 1, 1, 1, 1, 1, 1]), cls: RangeError, contains: ["alloc", "shape", "9"] },
   { what: "alloc with string shape", call: () => alloc("float32", any("3")), cls: TypeError, contains: ["alloc", "shape", '"3"'] },
+  { what: "alloc with a string dimension", call: () => alloc("float32", any([2, "3"])), cls: TypeError, contains: ["alloc", "'shape'", '"3"', '[2, "3"]'] },
+  { what: "alloc with a fractional length", call: () => alloc("float32", 2.5), cls: RangeError, contains: ["alloc", "'shape'", "2.5"] },
+  { what: "tensor-like with a string dimension", call: () => mseLoss(any({ data: [1], shape: ["1"] }), [1]), cls: TypeError, contains: ["mseLoss", "'input' field 'shape'", '"1"'] },
 ];
 
 describe("bad inputs", () => {

@@ -3,7 +3,7 @@
 // error naming the function, the argument and what was received.
 import { describe, formatShape } from "./errors.js";
 import type { DType, FloatArray, Heap, Source } from "./heap.js";
-import { MAX_RANK, numel } from "./shape.js";
+import { MAX_RANK, checkShape, numel } from "./shape.js";
 import { getBuffer, getByteOffset, getLength } from "./intrinsics.js";
 import { WasmTensor, tensorDims, tensorHeap, tensorSource } from "./tensor.js";
 
@@ -172,38 +172,9 @@ function fromNested(fn: string, argument: string, value: readonly unknown[]): { 
   return { data, shape };
 }
 
-function checkShape(fn: string, argument: string, shape: unknown): number[] {
-  if (!Array.isArray(shape)) {
-    throw new TypeError(
-      `${fn}: argument '${argument}' field 'shape' must be an array of non-negative integers (got ${describe(shape)})`,
-    );
-  }
-  if (shape.length > MAX_RANK) {
-    throw new RangeError(
-      `${fn}: argument '${argument}' has rank ${shape.length}; at most ${MAX_RANK} dimensions are supported`,
-    );
-  }
-  const dims: number[] = [];
-  for (const d of shape as unknown[]) {
-    if (typeof d !== "number") {
-      throw new TypeError(
-        `${fn}: argument '${argument}' field 'shape' must contain only numbers (got ${describe(d)} in ${describe(shape)})`,
-      );
-    }
-    if (!Number.isSafeInteger(d) || d < 0) {
-      throw new RangeError(
-        `${fn}: argument '${argument}' has an invalid shape ${describe(shape)}: ` +
-          `dimensions must be non-negative integers`,
-      );
-    }
-    dims.push(d);
-  }
-  return dims;
-}
-
 function fromTensorLike(heap: Heap | null, fn: string, argument: string, value: { data: unknown; shape: unknown }): Operand {
   const { data, shape } = value;
-  const dims = checkShape(fn, argument, shape);
+  const dims = checkShape(fn, `argument '${argument}' field 'shape'`, shape);
   const size = numel(dims);
   let source: Source;
   let dtype: DType;

@@ -15,6 +15,33 @@ export const PLAN_WORDS = 2 + 5 * MAX_RANK;
  */
 export const planScratch = new Int32Array(PLAN_WORDS);
 
+/**
+ * A shape argument as its dims: an array of at most MAX_RANK non-negative safe integers.
+ * `what` names it in the errors ("argument 'shape'", "argument 'input' field 'shape'").
+ * TypeError for anything but an array of numbers, RangeError for a bad rank or dimension.
+ */
+export function checkShape(fn: string, what: string, shape: unknown): number[] {
+  if (!Array.isArray(shape)) {
+    throw new TypeError(`${fn}: ${what} must be an array of non-negative integers (got ${describe(shape)})`);
+  }
+  if (shape.length > MAX_RANK) {
+    throw new RangeError(`${fn}: ${what} has rank ${shape.length}; at most ${MAX_RANK} dimensions are supported`);
+  }
+  const dims: number[] = [];
+  for (const d of shape as unknown[]) {
+    if (typeof d !== "number") {
+      throw new TypeError(`${fn}: ${what} must contain only numbers (got ${describe(d)} in ${describe(shape)})`);
+    }
+    if (!Number.isSafeInteger(d) || d < 0) {
+      throw new RangeError(
+        `${fn}: ${what} has an invalid dimension ${describe(d)} in ${describe(shape)}: dimensions are non-negative integers`,
+      );
+    }
+    dims.push(d);
+  }
+  return dims;
+}
+
 export function numel(shape: readonly number[]): number {
   let n = 1;
   for (let i = 0; i < shape.length; i++) n *= shape[i] as number;

@@ -2,7 +2,7 @@
 // losses without a copy.
 import { describe, formatShape } from "./errors.js";
 import { requireHeap, type DType, type FloatArray, type Heap, type WasmSource } from "./heap.js";
-import { MAX_RANK, numel, sameShape } from "./shape.js";
+import { checkShape, numel, sameShape } from "./shape.js";
 
 /** `Symbol.dispose` where the engine has it, else the symbol TypeScript's `using` falls back to. */
 const disposeSymbol: typeof Symbol.dispose =
@@ -160,29 +160,6 @@ export function tensorHeap(tensor: WasmTensor): Heap {
   return stateOf(tensor).heap;
 }
 
-function checkShape(fn: string, shape: unknown): number[] {
-  const dims: unknown[] = typeof shape === "number" ? [shape] : Array.isArray(shape) ? shape : [];
-  if (typeof shape !== "number" && !Array.isArray(shape)) {
-    throw new TypeError(`${fn}: argument 'shape' must be an array of non-negative integers (got ${describe(shape)})`);
-  }
-  if (dims.length > MAX_RANK) {
-    throw new RangeError(`${fn}: argument 'shape' has rank ${dims.length}; at most ${MAX_RANK} dimensions are supported`);
-  }
-  const out: number[] = [];
-  for (const d of dims) {
-    if (typeof d !== "number") {
-      throw new TypeError(`${fn}: argument 'shape' must be an array of non-negative integers (got ${describe(shape)})`);
-    }
-    if (!Number.isSafeInteger(d) || d < 0) {
-      throw new RangeError(
-        `${fn}: argument 'shape' has an invalid dimension ${describe(d)}: dimensions are non-negative integers`,
-      );
-    }
-    out.push(d);
-  }
-  return out;
-}
-
 /**
  * Allocates a zero-filled tensor in WebAssembly memory.
  *
@@ -198,7 +175,7 @@ export function alloc(dtype: DType, shape: number | readonly number[]): WasmTens
   if (dtype !== "float32" && dtype !== "float64") {
     throw new TypeError(`${fn}: argument 'dtype' must be "float32" or "float64" (got ${describe(dtype)})`);
   }
-  const dims = checkShape(fn, shape);
+  const dims = checkShape(fn, "argument 'shape'", typeof shape === "number" ? [shape] : shape);
   const size = numel(dims);
   const bytes = size * (dtype === "float32" ? 4 : 8);
   const ptr = heap.allocate(bytes, fn, `a ${dtype} tensor of shape ${formatShape(dims)}`);
