@@ -139,13 +139,18 @@ function checkCompatible(fn: string, req: Request): void {
   );
 }
 
-function compileError(fn: string, error: unknown): Error {
+/** What a failed load throws: our own errors (they start with `fn:`) as they are, the engine's wrapped. */
+function loadError(fn: string, error: unknown): Error {
+  if (error instanceof Error && error.message.startsWith(`${fn}:`)) return error;
   const message = error instanceof Error ? error.message : String(error);
   return new Error(`${fn}: could not instantiate the WebAssembly module: ${message}`, { cause: error });
 }
 
+/** The request of a call without options: the inlined build, SIMD where supported. */
+const DEFAULT_REQUEST: Request = { kind: "builtin", simd: undefined };
+
 async function load(req: Request | null): Promise<void> {
-  const r: Request = req ?? { kind: "builtin", simd: undefined };
+  const r = req ?? DEFAULT_REQUEST;
   let instance: WebAssembly.Instance;
   try {
     if (r.kind === "module") {
@@ -156,7 +161,7 @@ async function load(req: Request | null): Promise<void> {
       instance = source.instance;
     }
   } catch (error) {
-    throw error instanceof Error && error.message.startsWith("init:") ? error : compileError("init", error);
+    throw loadError("init", error);
   }
   if (activeHeap() !== null) {
     // initSync finished first: keep its instance, and honour this call's options.
@@ -209,14 +214,14 @@ export function initSync(source?: BufferSource | WebAssembly.Module | InitOption
     if (req !== null) checkCompatible(fn, req);
     return;
   }
-  const r: Request = req ?? { kind: "builtin", simd: undefined };
+  const r = req ?? DEFAULT_REQUEST;
   let instance: WebAssembly.Instance;
   try {
     const module =
       r.kind === "module" ? r.module : new WebAssembly.Module(r.kind === "bytes" ? r.bytes : builtinBytes(fn, r.simd));
     instance = new WebAssembly.Instance(module, {});
   } catch (error) {
-    throw error instanceof Error && error.message.startsWith(`${fn}:`) ? error : compileError(fn, error);
+    throw loadError(fn, error);
   }
   install(instance);
   if (initPromise === null) initPromise = Promise.resolve();

@@ -42,4 +42,21 @@ describe("automatic scalar fallback", () => {
       expect(error?.message).toContain(name);
     }
   });
+
+  it("bytes that are not wasm: init and initSync name themselves and keep the engine's error as cause; init can be retried", async () => {
+    vi.resetModules();
+    const lib = await import("../../ts/index.js");
+    const junk = new Uint8Array([1, 2, 3, 4]);
+    const error = await lib.init({ bytes: junk }).then(
+      () => null,
+      (e: unknown) => e as Error,
+    );
+    expect(error).toBeInstanceOf(Error);
+    expect(error?.message).toMatch(/^init: could not instantiate the WebAssembly module: /);
+    expect(error?.cause).toBeInstanceOf(WebAssembly.CompileError);
+    expect(() => lib.initSync(junk)).toThrow(/^initSync: could not instantiate the WebAssembly module: /);
+    expect(() => lib.mseLoss([1], [2])).toThrow(/init\(\)/);
+    await lib.init();
+    expect(lib.mseLoss([1.5, 2.1, 2.9, 4.2], [1, 2, 3, 4])).toBeCloseTo(0.0775, 15);
+  });
 });
