@@ -114,11 +114,11 @@ interface Kernels {
 }
 
 /**
- * Bytes per operand in one chunk of the contiguous path: 4096 float32 or 2048 float64
+ * Bytes per operand in one chunk of the contiguous path: 16384 float32 or 8192 float64
  * elements, both multiples of 128, so chunked accumulation is bit-identical to one call
  * over the whole array (crate/ABI.md, accumulation scheme).
  */
-export const CHUNK_BYTES = 16384;
+export const CHUNK_BYTES = 65536;
 /** Chunk regions: a, b, w, g, grad out, loss out. Between calls they are the arena. */
 const ARENA_BYTES = CHUNK_BYTES * 6;
 const STATE_OFFSET = ARENA_BYTES;
