@@ -1,7 +1,21 @@
-// Warnings in PyTorch's words, each distinct message once per module instance, so a
-// training loop that repeats the same mistake is not flooded.
+// Warnings in PyTorch's words, each distinct message once per process (per JS realm: a
+// worker is its own), so a training loop that repeats the same mistake is not flooded.
 
-const seen = new Set<string>();
+/**
+ * The messages shown so far, kept on `globalThis` under a registered symbol: every copy of
+ * this module in the realm (the ESM and the CommonJS entry, a bundled copy, a re-import)
+ * shares the one set, so "once" holds for the process and not per copy.
+ */
+const SEEN = Symbol.for("mse-wasm.warnings-shown");
+
+function seenMessages(): Set<string> {
+  const holder = globalThis as { [SEEN]?: unknown };
+  const existing = holder[SEEN];
+  if (existing instanceof Set) return existing as Set<string>;
+  const created = new Set<string>();
+  Object.defineProperty(globalThis, SEEN, { value: created, configurable: true, enumerable: false, writable: false });
+  return created;
+}
 
 interface WarningProcess {
   emitWarning(message: string): void;
@@ -22,6 +36,7 @@ function nodeProcess(): WarningProcess | null {
  * elsewhere through `console.warn`. The message is the only argument in both cases.
  */
 export function warnOnce(message: string): void {
+  const seen = seenMessages();
   if (seen.has(message)) return;
   seen.add(message);
   const proc = nodeProcess();
