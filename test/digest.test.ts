@@ -11,10 +11,10 @@ import { GROUP, allCases, digestOf, digestOfEncoded, encodeResult, runCase } fro
 import { runInWorker } from "./browser/runner.js";
 import recorded from "./fixtures/digest.json";
 import type { Lib } from "./forms.js";
-import { recordWarnings } from "./forms.js";
+import { captureWarnings } from "./helpers/warnings.js";
 
 beforeAll(async () => {
-  recordWarnings(vi.spyOn as never);
+  captureWarnings();
   await lib.init();
 });
 

@@ -1,6 +1,6 @@
 // Shared helpers of the reliability suites (property, fuzz, soak): every array-argument
 // form of API.md built from one logical operand, checks that a call left its inputs
-// untouched, bit-level comparison, a small seeded PRNG and the warning recorder.
+// untouched, bit-level comparison, a small seeded PRNG and the environment.
 
 import type * as LibModule from "../ts/index.js";
 import type { DType, RefArray } from "./reference.js";
@@ -236,37 +236,17 @@ export function describeResult(x: unknown): string {
 }
 
 // ---------------------------------------------------------------------------
-// Warnings: recorded (and kept off the console) from console.warn and Node's process.emitWarning
-
-export interface WarningLog {
-  messages: string[];
-}
+// The runtime's process object, where there is one (Node)
 
 interface ProcessLike {
-  emitWarning?: (warning: string | Error, ...rest: unknown[]) => void;
   env?: Record<string, string | undefined>;
 }
 
-export function processLike(): ProcessLike | undefined {
+function processLike(): ProcessLike | undefined {
   return (globalThis as { process?: ProcessLike }).process;
 }
 
 /** The environment variable `name`, where the runtime has an environment (Node); else undefined. */
 export function envVar(name: string): string | undefined {
   return processLike()?.env?.[name];
-}
-
-export function recordWarnings(spyOn: (obj: object, name: string) => { mockImplementation(fn: (...args: unknown[]) => unknown): unknown }): WarningLog {
-  const log: WarningLog = { messages: [] };
-  const text = (args: unknown[]): string => args.map((a) => (a instanceof Error ? a.message : String(a))).join(" ");
-  spyOn(console, "warn").mockImplementation((...args: unknown[]) => {
-    log.messages.push(text(args));
-  });
-  const proc = processLike();
-  if (proc && typeof proc.emitWarning === "function") {
-    spyOn(proc, "emitWarning").mockImplementation((...args: unknown[]) => {
-      log.messages.push(text(args.slice(0, 1)));
-    });
-  }
-  return log;
 }

@@ -5,12 +5,13 @@
 // valid call gives the right answer with the wasm heap back at its baseline.
 
 import * as fc from "fast-check";
-import { beforeAll, describe, expect, it, vi } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import * as lib from "../ts/index.js";
 import type { Lib } from "./forms.js";
-import { describeResult, envVar, isOutTensor, recordWarnings } from "./forms.js";
+import { describeResult, envVar, isOutTensor } from "./forms.js";
 import type { RefArray } from "./reference.js";
 import { broadcastMismatch, close, refLoss } from "./reference.js";
+import { captureWarnings } from "./helpers/warnings.js";
 
 const SEED = Number(envVar("FUZZ_SEED") ?? "") || 0xf022;
 const RUNS = Math.max(50, Math.round((Number(envVar("FUZZ_RUNS") ?? "") || 1500) / 5));
@@ -18,7 +19,7 @@ const RUNS = Math.max(50, Math.round((Number(envVar("FUZZ_RUNS") ?? "") || 1500)
 let baseline = 0;
 
 beforeAll(async () => {
-  recordWarnings(vi.spyOn as never);
+  captureWarnings();
   await lib.init();
   baseline = lib.heapStats().allocatedBytes;
 });

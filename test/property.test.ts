@@ -13,10 +13,11 @@ import * as lib from "../ts/index.js";
 import type { Case, Materialised } from "./cases.js";
 import { argsFor, baseShapeArb, caseArb, derive, describeCase, libOptions, materialise, operand, runAll } from "./cases.js";
 import { runInWorker } from "./browser/runner.js";
-import type { Lib, WarningLog } from "./forms.js";
-import { build, describeResult, dtypeOf, envVar, formsFor, isOutTensor, recordWarnings, sameResult } from "./forms.js";
+import type { Lib } from "./forms.js";
+import { build, describeResult, dtypeOf, envVar, formsFor, isOutTensor, sameResult } from "./forms.js";
 import type { DType, RefArray, RefLoss, RefOptions, RefValue } from "./reference.js";
 import { U32, U64, broadcastMismatch, close, effectiveReduction, formatShape, promote, refGrad, refLoss, refMetric, sameShape } from "./reference.js";
+import { captureWarnings, type WarningCapture } from "./helpers/warnings.js";
 
 const SEED = Number(envVar("FUZZ_SEED") ?? "") || 0x5eed6;
 // FUZZ_RUNS is the number of differential cases; the other properties scale with it.
@@ -25,11 +26,11 @@ const runs = (share: number): number => Math.max(20, Math.round(BASE_RUNS * shar
 
 const params = (share: number): fc.Parameters<unknown> => ({ seed: SEED, numRuns: runs(share), endOnFailure: true });
 
-let log: WarningLog;
+let log: WarningCapture;
 let baseline = 0;
 
 beforeAll(async () => {
-  log = recordWarnings(vi.spyOn as never);
+  log = captureWarnings();
   await lib.init();
   baseline = lib.heapStats().allocatedBytes;
 });

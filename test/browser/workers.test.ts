@@ -2,11 +2,11 @@
 // bit-identically what the page computes; ten concurrent init() calls in a worker create
 // one instance.
 
-import { describe, expect, it, vi } from "vitest";
+import { describe, expect, it } from "vitest";
 import * as lib from "../../ts/index.js";
 import { allCases, encodeResult, runCase } from "../determinism.mjs";
-import { recordWarnings } from "../forms.js";
 import { runInWorker } from "./runner.js";
+import { captureWarnings } from "../helpers/warnings.js";
 
 interface WorkerReport {
   backend: string;
@@ -17,7 +17,7 @@ interface WorkerReport {
 
 describe("Web Workers", () => {
   it("two workers (SIMD and scalar) compute bit-identically what the page computes", async () => {
-    recordWarnings(vi.spyOn as never);
+    captureWarnings();
     await lib.init();
     const reports = (await Promise.all([runInWorker({ kind: "digest", simd: true }), runInWorker({ kind: "digest", simd: false })])) as WorkerReport[];
     const mine = allCases().map((c) => encodeResult(runCase(lib, c)));

@@ -11,6 +11,8 @@ export interface CapturedWarning {
 }
 
 export interface WarningCapture {
+  /** Every message captured since the capture started (`take()` does not clear it). */
+  readonly messages: string[];
   /** Everything captured since the last `take()`, then cleared. */
   take(): CapturedWarning[];
   restore(): void;
@@ -40,21 +42,27 @@ function text(arg: unknown): string {
 /** Starts capturing (and silencing) warnings; call `restore()` when done. */
 export function captureWarnings(): WarningCapture {
   let captured: CapturedWarning[] = [];
+  const messages: string[] = [];
+  const record = (w: CapturedWarning): void => {
+    captured.push(w);
+    messages.push(w.message);
+  };
   const restores: Array<() => void> = [];
   const proc = nodeProcess();
   if (proc !== undefined) {
     const spy = vi
       .spyOn(proc as { emitWarning: (...args: unknown[]) => void }, "emitWarning")
       .mockImplementation((...args: unknown[]) => {
-        captured.push({ channel: "emitWarning", message: text(args[0]) });
+        record({ channel: "emitWarning", message: text(args[0]) });
       });
     restores.push(() => spy.mockRestore());
   }
   const spy = vi.spyOn(console, "warn").mockImplementation((...args: unknown[]) => {
-    captured.push({ channel: "console.warn", message: args.map(text).join(" ") });
+    record({ channel: "console.warn", message: args.map(text).join(" ") });
   });
   restores.push(() => spy.mockRestore());
   return {
+    messages,
     take(): CapturedWarning[] {
       const out = captured;
       captured = [];

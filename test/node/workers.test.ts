@@ -6,7 +6,7 @@ import { describe, expect, it, vi } from "vitest";
 import * as lib from "../../ts/index.js";
 import { allCases, encodeResult, runCase } from "../determinism.mjs";
 import type { Lib } from "../forms.js";
-import { recordWarnings } from "../forms.js";
+import { captureWarnings } from "../helpers/warnings.js";
 
 interface WorkerLike {
   on(event: "message", fn: (m: WorkerReport) => void): void;
@@ -65,7 +65,7 @@ function differingCases(a: Uint8Array[], b: Uint8Array[]): number[] {
 
 describe("worker_threads", () => {
   it("four concurrent workers (SIMD and scalar) compute bit-identically what the main thread computes", async () => {
-    recordWarnings(vi.spyOn as never);
+    captureWarnings();
     expect(await exists(entry), "dist/esm/index.js is missing: run `npm run build` first").toBe(true);
     await lib.init();
     const wt = (await import(/* @vite-ignore */ "node:worker_threads" as string)) as WorkerThreads;
@@ -125,7 +125,7 @@ describe("concurrent init() in one realm", () => {
 
 describe("module instances do not mix", () => {
   it("a WasmTensor of another module instance gives the right answer or a TypeError naming the argument", async () => {
-    recordWarnings(vi.spyOn as never);
+    captureWarnings();
     await lib.init();
     const baseline = lib.heapStats().allocatedBytes;
     vi.resetModules();

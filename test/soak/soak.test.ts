@@ -6,9 +6,10 @@
 //
 // SOAK_CALLS overrides the number of calls.
 
-import { beforeAll, describe, expect, it, vi } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import * as lib from "../../ts/index.js";
-import { envVar, prng, recordWarnings } from "../forms.js";
+import { envVar, prng } from "../forms.js";
+import { captureWarnings } from "../helpers/warnings.js";
 
 const CALLS = Number(envVar("SOAK_CALLS") ?? "") || 100_000;
 const MAX = 1 << 20;
@@ -23,7 +24,7 @@ const weights32 = new Float32Array(MAX + 64);
 const weights64 = new Float64Array(MAX + 64);
 
 beforeAll(async () => {
-  recordWarnings(vi.spyOn as never);
+  captureWarnings();
   await lib.init();
   for (let i = 0; i < pool32.length; i++) {
     pool32[i] = (rand() * 2 - 1) * 8;
