@@ -349,7 +349,7 @@ fn step<E: Float, T: Term<E>, A: Src<E>, B: Src<E>, W: Src<E>, G: Src<E>>(
 
 /// Every step of one contiguous run, the last one zero-padded, into `blocks`; with
 /// `FLUSH` each full block goes into `state` (without, the run is at most one block).
-/// `BLOCKED` (with `FLUSH`, from empty `blocks`) takes the loop shape of [`blocked_steps`].
+/// `BLOCKED` (with `FLUSH`, from empty `blocks`) takes the loop shape of [`blocked`].
 #[inline(always)]
 fn run_steps<E: Float, T: Term<E>, W: Src<E>, G: Src<E>, const FLUSH: bool, const BLOCKED: bool>(
     blocks: &mut Blocks<E::V>,
@@ -365,7 +365,7 @@ fn run_steps<E: Float, T: Term<E>, W: Src<E>, G: Src<E>, const FLUSH: bool, cons
     let full = n - n % step_n;
     let weighted = T::SUMS_WEIGHT && W::PRESENT;
     if FLUSH && BLOCKED {
-        blocked_steps(blocks, state, term, &a[..full], &b[..full], w, g);
+        blocked(blocks, state, weighted, full, &mut ReduceSteps { term, a: &a[..full], b: &b[..full], w, g });
     } else {
         // One flat loop over whole steps: exact-length chunks carry no bounds checks, and a
         // loop that is not unrolled keeps V8's register allocator from spilling (a fully
@@ -384,20 +384,6 @@ fn run_steps<E: Float, T: Term<E>, W: Src<E>, G: Src<E>, const FLUSH: bool, cons
     if full < n {
         tail_step(blocks, term, (Slice(&a[..n]), Slice(&b[..n]), w, g), full, n - full);
     }
-}
-
-/// The whole steps of a run (`a.len()` a multiple of the step), through [`blocked`].
-#[inline(always)]
-fn blocked_steps<E: Float, T: Term<E>, W: Src<E>, G: Src<E>>(
-    blocks: &mut Blocks<E::V>,
-    state: &mut State,
-    term: T,
-    a: &[E],
-    b: &[E],
-    w: W,
-    g: G,
-) {
-    blocked(blocks, state, T::SUMS_WEIGHT && W::PRESENT, a.len(), &mut ReduceSteps { term, a, b, w, g });
 }
 
 /// The steps of one block, for [`blocked`] (a trait, not a closure, so that each
