@@ -1,7 +1,8 @@
 // What can a float32 sum-of-squared-differences kernel reach on this machine?
 // `node bench/ceiling.mjs`: the crate's mse_sum_f32 (dist/simd.wasm) against hand-written wasm
-// variants (same accumulation scheme unrolled per 128-element block; without the TwoSum flush;
-// loads only) and the C kernel of bench/native.mjs built for SSE (128-bit, wasm's width) and
+// variants (the same accumulation scheme unrolled per 128-element block; without the TwoSum
+// flush; loads only; a flat loop with no flush at all, the upper bound for any compensated
+// kernel) and the C kernel of bench/native.mjs built for SSE (128-bit, wasm's width) and
 // -march=native. Needs wat2wasm (Debian wabt) and a C compiler; skips what is missing.
 import { execFileSync, spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -45,8 +46,28 @@ function kernelWat(name, flush) {
   return L.join("\n");
 }
 
+/**
+ * WAT for the upper bound of any compensated kernel: one bottom-tested loop of 16-element
+ * steps into four f32x4 accumulators, addresses as load offsets, and no flush at all (one
+ * plain widening at the end; not accurate, only a speed reference).
+ */
+function flatWat(name) {
+  const L = [`(func (export "${name}") (param $st i32) (param $a i32) (param $b i32) (param $n i32)`,
+    `  (local $end i32) (local $acc0 v128) (local $acc1 v128) (local $acc2 v128) (local $acc3 v128) (local $d v128)`,
+    `  (local.set $end (i32.add (local.get $a) (i32.shl (local.get $n) (i32.const 2))))`,
+    `  (if (i32.lt_u (local.get $a) (local.get $end)) (then (loop $l`];
+  for (let k = 0; k < 4; k++) {
+    L.push(`    (local.set $d (f32x4.sub (v128.load offset=${16 * k} align=4 (local.get $a)) (v128.load offset=${16 * k} align=4 (local.get $b))))`,
+      `    (local.set $acc${k} (f32x4.add (local.get $acc${k}) (f32x4.mul (local.get $d) (local.get $d))))`);
+  }
+  L.push(`    (local.set $a (i32.add (local.get $a) (i32.const 64))) (local.set $b (i32.add (local.get $b) (i32.const 64)))`,
+    `    (br_if $l (i32.lt_u (local.get $a) (local.get $end))))))`,
+    `  (v128.store (local.get $st) (f32x4.add (f32x4.add (local.get $acc0) (local.get $acc1)) (f32x4.add (local.get $acc2) (local.get $acc3)))))`);
+  return L.join("\n");
+}
+
 function buildProto() {
-  const wat = `(module (memory (export "memory") 300)\n${kernelWat("blocked_twosum", "twosum")}\n${kernelWat("blocked_plain", "plain")}\n${kernelWat("loads_only", "loads")}\n)`;
+  const wat = `(module (memory (export "memory") 300)\n${kernelWat("blocked_twosum", "twosum")}\n${kernelWat("blocked_plain", "plain")}\n${kernelWat("loads_only", "loads")}\n${flatWat("flat_no_flush")}\n)`;
   const watFile = path.join(tmp, "k.wat"), wasmFile = path.join(tmp, "k.wasm");
   writeFileSync(watFile, wat);
   try { execFileSync("wat2wasm", [watFile, "-o", wasmFile], { stdio: "ignore" }); } catch { return null; }
@@ -81,7 +102,7 @@ for (const n of [4096, 65536, 1 << 20, 1 << 24]) {
     if (proto.memory.buffer.byteLength < need) proto.memory.grow(Math.ceil((need - proto.memory.buffer.byteLength) / 65536));
     const pa = 65536, pb = 65536 + 4 * n + 2048;
     new Float32Array(proto.memory.buffer, pa, n).set(input); new Float32Array(proto.memory.buffer, pb, n).set(target);
-    for (const [k, label] of [["blocked_twosum", "wasm: same scheme, unrolled 128-blocks"], ["blocked_plain", "wasm: blocks, plain f64 flush"], ["loads_only", "wasm: loads + adds only"]]) {
+    for (const [k, label] of [["blocked_twosum", "wasm: same scheme, unrolled 128-blocks"], ["blocked_plain", "wasm: blocks, plain f64 flush"], ["loads_only", "wasm: unrolled blocks, loads + adds only"], ["flat_no_flush", "wasm: flat loop, no flush (upper bound)"]]) {
       const f = proto[k];
       xs.push({ label, call: () => { f(0, pa, pb, n); return 1; } });
     }
