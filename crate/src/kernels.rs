@@ -451,6 +451,9 @@ impl<'a, E: Float, W: Src<E>, G: Src<E>> BlockSteps<E::V> for FusedSteps<'a, E, 
 fn blocked<V: Vector, S: BlockSteps<V>>(blocks: &mut Blocks<V>, state: &mut State, weighted: bool, full: usize, steps: &mut S) {
     debug_assert!(blocks.steps == 0);
     let step_n = step_len::<V::Elem>();
+    // The state in a local, written back once: its words stay in registers (one store per
+    // block otherwise; ~2% and 500 bytes of wasm).
+    let mut sums = *state;
     let mut pending: Option<(F64x2, F64x2)> = None;
     let mut start = 0;
     while start < full {
@@ -462,12 +465,13 @@ fn blocked<V: Vector, S: BlockSteps<V>>(blocks: &mut Blocks<V>, state: &mut Stat
         }
         let loss = Blocks::widened(&blocks.loss);
         let weight = if weighted { Blocks::widened(&blocks.weight) } else { loss };
-        add_pending(state, pending, weighted);
+        add_pending(&mut sums, pending, weighted);
         pending = Some((loss, weight));
         *blocks = Blocks::new();
         start = end;
     }
-    add_pending(state, pending, weighted);
+    add_pending(&mut sums, pending, weighted);
+    *state = sums;
 }
 
 /// A pipelined block's widened loss (and weight) sums into `state`.
