@@ -34,6 +34,7 @@ export interface DigestLibrary {
 export function prng(seed: number): () => number;
 export function seedCases(): DigestCase[];
 export function propertyCases(count?: number, seed?: number): DigestCase[];
+export function columnCases(seed?: number): DigestCase[];
 export function allCases(): DigestCase[];
 export function toArgument(o: DigestOperand): unknown;
 export function runCase(lib: DigestLibrary, c: DigestCase): unknown;

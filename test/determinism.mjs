@@ -109,9 +109,31 @@ export function propertyCases(count = 400, seed = 0xd16e57) {
   return cases;
 }
 
+/**
+ * Column reductions of tall operands: many elements per output, so the strided kernels
+ * gather each output's column into the blocked accumulation (the generated cases are too
+ * small to reach that path).
+ */
+export function columnCases(seed = 0xc0117) {
+  const rand = prng(seed);
+  const cases = [];
+  for (const dtype of ["float32", "float64"]) {
+    const x = op(dtype, [200, 3], values(rand, 600, 1));
+    const y = op(dtype, [200, 3], values(rand, 600, 1));
+    const w = op(dtype, [200, 1], values(rand, 200, 1).map((v) => Math.abs(v) / 25));
+    const row = op(dtype, [1, 3], values(rand, 3, 1));
+    cases.push({ fn: "mseLoss", input: x, target: y, options: { axis: 0 } });
+    cases.push({ fn: "mseLoss", input: x, target: y, options: { axis: 0, reduction: "sum", keepdims: true } });
+    cases.push({ fn: "mseLoss", input: x, target: y, weight: w, options: { axis: 0 } });
+    cases.push({ fn: "mseLossBackward", input: row, target: y, options: { broadcast: true } });
+    cases.push({ fn: "mseLossWithGrad", input: x, target: y, options: { axis: 0 } });
+  }
+  return cases;
+}
+
 /** Every case the digest covers. */
 export function allCases() {
-  return [...seedCases(), ...propertyCases()];
+  return [...seedCases(), ...propertyCases(), ...columnCases()];
 }
 
 function nest(values, shape) {

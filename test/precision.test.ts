@@ -94,6 +94,52 @@ describe("random data against the exact BigInt reference", () => {
     });
   }
 
+  for (const dtype of ["float32", "float64"] as const) {
+    it(`${dtype} axis 0 of tall operands (each output gathered from a column) and the expanded-input gradient`, () => {
+      for (const [rows, cols] of [[1024, 3], [300, 7], [65, 2]] as const) {
+        const x = spreadValues(rows * cols, 31 + cols, 6, dtype);
+        const y = spreadValues(rows * cols, 41 + cols, 6, dtype);
+        const input = { data: x, shape: [rows, cols] };
+        const target = { data: y, shape: [rows, cols] };
+        const sums = asTensor(mseLoss(input, target, { axis: 0, reduction: "sum" }), "axis 0 sum");
+        const means = asTensor(mseLoss(input, target, { axis: -2 }), "axis -2 mean");
+        expect(sums.shape).toEqual([cols]);
+        for (let j = 0; j < cols; j++) {
+          const column = (v: ArrayLike<number>): number[] => Array.from({ length: rows }, (_, i) => v[i * cols + j] as number);
+          const exact = exactSumSquaredDiff(column(x), column(y));
+          // results are in the dtype: one rounding to it on top of the accuracy bound
+          const tol = RTOL[dtype] + (dtype === "float32" ? 2 ** -24 : 2 ** -53);
+          expectWithin(sums.data[j] as number, exact, 1, tol, `${dtype} [${rows}, ${cols}] column ${j} sum`);
+          expectWithin(means.data[j] as number, exact, rows, tol, `${dtype} [${rows}, ${cols}] column ${j} mean`);
+        }
+        // input [1, cols] expanded by target [rows, cols]: grad_j = sum_i 2 (x_j - y_ij) / (rows * cols)
+        const row = x.subarray(0, cols);
+        const grad = mseLossWithGrad({ data: row, shape: [1, cols] }, target, { broadcast: true }).grad;
+        for (let j = 0; j < cols; j++) {
+          let s = 0;
+          let c = 0;
+          let magnitude = 0;
+          for (let i = 0; i < rows; i++) {
+            // Neumaier-compensated float64 reference of the float32/float64 terms
+            const d = dtype === "float32" ? Math.fround(Math.fround((row[j] as number) - (y[i * cols + j] as number)) * Math.fround(2 / (rows * cols))) : ((row[j] as number) - (y[i * cols + j] as number)) * (2 / (rows * cols));
+            magnitude += Math.abs(d);
+            const t = s + d;
+            c += Math.abs(s) >= Math.abs(d) ? s - t + d : d - t + s;
+            s = t;
+          }
+          const want = s + c;
+          const got = grad.data[j] as number;
+          // terms summed in the dtype at most 8 (16) at a time before the compensated
+          // float64 sum, then one rounding to the dtype: the signed terms may cancel, so
+          // the bound is relative to the sum of their magnitudes
+          const u = dtype === "float32" ? 2 ** -24 : 2 ** -53;
+          const bound = u * Math.abs(want) + 16 * u * magnitude;
+          expect(Math.abs(got - want), `${dtype} [${rows}, ${cols}] grad ${j}: ${got} vs ${want}`).toBeLessThanOrEqual(bound);
+        }
+      }
+    });
+  }
+
   it("mixed float32 input and float64 target are float64 math (1e-13)", () => {
     const n = 100_000;
     const x = spreadValues(n, 21, 8, "float32");

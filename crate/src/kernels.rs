@@ -1019,10 +1019,23 @@ pub fn gradient_reduce_strided<E: Float>(
     });
 }
 
-/// Whether the kept-first order would gather: something is reduced, something is
-/// kept, and the innermost reduced run is not contiguous for every operand.
+/// Fewest elements reduced into each output from which the kept-first order (each
+/// output's elements gathered into the blocked accumulation) beats the reduced-first
+/// walk even when it gathers: its cost per output is fixed (a final padded step and
+/// flush), the walk's is a TwoSum per element. Measured: axis 0 of `[1024, 3]` took 47 us
+/// reduced-first against 11 us for a plain JS loop; `[3, 2^20]` (3 per output) is
+/// faster reduced-first.
+const GATHER_MIN_REDUCED: usize = 64;
+
+/// Whether to walk the reduced dims outermost ([`reduce_outer`]): the kept-first order
+/// would gather (something is reduced, something is kept, and the innermost reduced run
+/// is not contiguous for every operand) and each output has few elements.
 fn gathers<E: Float>(plan: &Plan, ops: &Operands<'_, E>) -> bool {
     if plan.kept == 0 || plan.kept >= plan.rank {
+        return false;
+    }
+    let reduced: usize = plan.shape[plan.kept..plan.rank].iter().product();
+    if reduced >= GATHER_MIN_REDUCED {
         return false;
     }
     let last = plan.rank - 1;
