@@ -1094,43 +1094,63 @@ fn reduce_outer<E: Float, T: Term<E>>(
     }
     // Kept dims are walked outside the reduced ones, in tiles of the innermost kept dim,
     // so each tile's sums stay in cache while every reduced index adds to them. Each
-    // output still receives its terms in row-major order of the reduced dims.
+    // output still receives its terms in row-major order of the reduced dims: as in the
+    // contiguous kernels, up to `rows_per_flush` of them (8 in f32, 16 in f64: the terms
+    // a lane accumulator takes per block there) are summed in the dtype, then the sum goes
+    // into the output's TwoSum pair (a TwoSum per term cost ~7 ns per element).
     const TILE: usize = 512;
+    let rows_per_flush = BLOCK / step_len::<E>();
     let lead = plan.kept;
     let last = plan.rank - 1;
     let len = plan.shape[last];
     let stride = [plan.strides[A][last], plan.strides[B][last], plan.strides[W][last], plan.strides[G][last]];
     // Operands contiguous along the innermost kept dim (a leading-axis reduction of
-    // row-major data): whole vectors of terms, one output per lane. Only for the loss
-    // (`SUMS_WEIGHT`): the gradient's sums over expanded dims are rare enough that
-    // their vector copies are not worth the bytes.
+    // row-major data): whole vectors of terms, one output per lane.
     let unit = stride[A] == 1
         && stride[B] == 1
         && (ops.w.is_none() || stride[W] == 1)
         && (ops.g.is_none() || stride[G] == 1);
+    // Weight sums only for a weight that is there (an absent one reads as ones).
+    let weighted = weights.is_some() && ops.w.is_some();
+    let mut acc = [E::ZERO; TILE];
+    let mut wacc = [E::ZERO; TILE];
     let mut j0 = 0;
     for_each_index(plan, lead, last, [0; 4], |kept| {
         let mut t0 = 0;
         while t0 < len {
             let t1 = if len - t0 < TILE { len } else { t0 + TILE };
+            let width = t1 - t0;
+            let mut rows = 0;
+            let mut flush = |acc: &mut [E], wacc: &mut [E]| {
+                flush_outer(&mut acc[..width], &mut sums[j0 + t0..j0 + t1], &mut comp[j0 + t0..j0 + t1]);
+                if let (Some((ws, wc)), true) = (weights.as_mut(), weighted) {
+                    flush_outer(&mut wacc[..width], &mut ws[j0 + t0..j0 + t1], &mut wc[j0 + t0..j0 + t1]);
+                }
+            };
             for_each_index(plan, 0, lead, kept, |off| {
                 let mut from = t0;
-                if unit && T::SUMS_WEIGHT {
-                    let pairs = weights.as_mut().map(|(ws, wc)| (&mut ws[j0..], &mut wc[j0..]));
-                    from = outer_vectors(term, ops, off, (t0, t1), &mut sums[j0..], &mut comp[j0..], pairs);
+                if unit {
+                    from = outer_vectors(term, ops, off, (t0, t1), &mut acc[..width], weighted.then(|| &mut wacc[..width]));
                 }
                 for k in from..t1 {
-                    let j = j0 + k;
                     let a = ops.a[off[A] + k * stride[A]];
                     let b = ops.b[off[B] + k * stride[B]];
                     let w = ops.w.map(|w| w[off[W] + k * stride[W]]);
                     let g = ops.g.map(|g| g[off[G] + k * stride[G]]);
-                    two_sum(&mut sums[j], &mut comp[j], term.elem(a, b, w, g).to_f64());
-                    if let (Some((ws, wc)), Some(w)) = (weights.as_mut(), w) {
-                        two_sum(&mut ws[j], &mut wc[j], w.to_f64());
+                    acc[k - t0] = acc[k - t0].add(term.elem(a, b, w, g));
+                    if let (true, Some(w)) = (weighted, w) {
+                        wacc[k - t0] = wacc[k - t0].add(w);
                     }
                 }
+                rows += 1;
+                if rows == rows_per_flush {
+                    flush(&mut acc, &mut wacc);
+                    rows = 0;
+                }
             });
+            if rows > 0 {
+                flush(&mut acc, &mut wacc);
+            }
             t0 = t1;
         }
         j0 += len;
@@ -1151,52 +1171,44 @@ fn reduce_outer<E: Float, T: Term<E>>(
 }
 
 /// The whole vectors of elements `t0..t1` of one reduced index (`off`) in
-/// `reduce_outer`, every operand contiguous there: each lane's term is TwoSum-added to
-/// its own output with the scalar loop's operations in the scalar loop's order, so the
-/// bits are the same. `sums`, `comp` and the weight pairs start at the tile's first
-/// output row (output `k` is element `k`). Returns where the scalar tail starts.
+/// `reduce_outer`, every operand contiguous there: each lane's term is added to its own
+/// output's accumulator (`acc[k - t0]`, and the weight to `wacc`) with the scalar loop's
+/// operation, so the bits are the same. Returns where the scalar tail starts.
 #[inline(always)]
 fn outer_vectors<E: Float, T: Term<E>>(
     term: T,
     ops: &Operands<'_, E>,
     off: [usize; 4],
     (t0, t1): (usize, usize),
-    sums: &mut [f64],
-    comp: &mut [f64],
-    mut weights: Option<(&mut [f64], &mut [f64])>,
+    acc: &mut [E],
+    mut wacc: Option<&mut [E]>,
 ) -> usize {
     let lanes = <E::V as Vector>::LANES;
     let end = t1 - (t1 - t0) % lanes;
     let (a, b) = (&ops.a[off[A]..], &ops.b[off[B]..]);
     let w = Maybe(ops.w.map(|w| Slice(&w[off[W]..])));
     let g = Maybe(ops.g.map(|g| Slice(&g[off[G]..])));
-    // Weight sums only for a weight that is there (an absent one reads as ones).
-    let weighted = ops.w.is_some();
     let mut k = t0;
     while k < end {
         let vw = w.vec(k);
         let t = term.vec::<Maybe<Slice<'_, E>>, Maybe<Slice<'_, E>>>(E::V::load(&a[k..]), E::V::load(&b[k..]), vw, g.vec(k));
-        for h in 0..lanes / 2 {
-            let j = k + 2 * h;
-            two_sum_lanes(&mut sums[j..], &mut comp[j..], t.promote(h));
-            if let (Some((ws, wc)), true) = (weights.as_mut(), weighted) {
-                two_sum_lanes(&mut ws[j..], &mut wc[j..], vw.promote(h));
-            }
+        let i = k - t0;
+        E::V::load(&acc[i..]).add(t).store(&mut acc[i..]);
+        if let Some(wacc) = wacc.as_deref_mut() {
+            E::V::load(&wacc[i..]).add(vw).store(&mut wacc[i..]);
         }
         k += lanes;
     }
     end
 }
 
-/// [`two_sum`] on two neighbouring outputs at once (lane `i` is output `i`).
+/// Adds each accumulator into its output's TwoSum pair and clears it.
 #[inline(always)]
-fn two_sum_lanes(s: &mut [f64], c: &mut [f64], v: F64x2) {
-    let s0 = F64x2::load(s);
-    let t = s0.add(v);
-    let bp = t.sub(s0);
-    let c1 = F64x2::load(c).add(s0.sub(t.sub(bp)).add(v.sub(bp)));
-    t.store(s);
-    c1.store(c);
+fn flush_outer<E: Float>(acc: &mut [E], sums: &mut [f64], comp: &mut [f64]) {
+    for ((x, s), c) in acc.iter_mut().zip(sums.iter_mut()).zip(comp.iter_mut()) {
+        two_sum(s, c, x.to_f64());
+        *x = E::ZERO;
+    }
 }
 
 /// Elementwise over every dim: `out = (a - b)^2 * w`, row-major.

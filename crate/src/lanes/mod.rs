@@ -63,8 +63,6 @@ pub trait Vector: Copy {
     /// Widens to two `f64` lanes: `f64` vectors as they are; `f32x4` as
     /// `[x0 + x2, x1 + x3]` computed in `f64` (exact promotion, one rounding).
     fn widen(self) -> F64x2;
-    /// Lanes `2h` and `2h + 1` as `f64` (exact), for `h < LANES / 2`.
-    fn promote(self, h: usize) -> F64x2;
 }
 
 /// Two `f64` lanes, the width of the compensated accumulators (arithmetic

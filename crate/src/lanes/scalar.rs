@@ -57,15 +57,6 @@ impl Vector for F32x4 {
         let a = self.0;
         F64x2([a[0] as f64 + a[2] as f64, a[1] as f64 + a[3] as f64])
     }
-    #[inline(always)]
-    fn promote(self, h: usize) -> F64x2 {
-        let a = self.0;
-        if h == 0 {
-            F64x2([a[0] as f64, a[1] as f64])
-        } else {
-            F64x2([a[2] as f64, a[3] as f64])
-        }
-    }
 }
 
 impl Vector for F64x2 {
@@ -109,10 +100,6 @@ impl Vector for F64x2 {
     }
     #[inline(always)]
     fn widen(self) -> F64x2 {
-        self
-    }
-    #[inline(always)]
-    fn promote(self, _: usize) -> F64x2 {
         self
     }
 }

@@ -68,14 +68,6 @@ impl Vector for F32x4 {
         let hi = f64x2_promote_low_f32x4(i64x2_shuffle::<1, 1>(self.0, self.0));
         F64x2(f64x2_add(lo, hi))
     }
-    #[inline(always)]
-    fn promote(self, h: usize) -> F64x2 {
-        if h == 0 {
-            F64x2(f64x2_promote_low_f32x4(self.0))
-        } else {
-            F64x2(f64x2_promote_low_f32x4(i64x2_shuffle::<1, 1>(self.0, self.0)))
-        }
-    }
 }
 
 impl Vector for F64x2 {
@@ -125,10 +117,6 @@ impl Vector for F64x2 {
     }
     #[inline(always)]
     fn widen(self) -> F64x2 {
-        self
-    }
-    #[inline(always)]
-    fn promote(self, _: usize) -> F64x2 {
         self
     }
 }
