@@ -95,8 +95,8 @@ describe("random data against the exact BigInt reference", () => {
   }
 
   for (const dtype of ["float32", "float64"] as const) {
-    it(`${dtype} axis 0 of tall operands (each output gathered from a column) and the expanded-input gradient`, () => {
-      for (const [rows, cols] of [[1024, 3], [300, 7], [65, 2]] as const) {
+    it(`${dtype} axis 0 and the expanded-input gradient: columns gathered (few outputs) and rows walked (many)`, () => {
+      for (const [rows, cols] of [[1024, 3], [300, 7], [65, 2], [100, 40], [5, 600], [40, 1100]] as const) {
         const x = spreadValues(rows * cols, 31 + cols, 6, dtype);
         const y = spreadValues(rows * cols, 41 + cols, 6, dtype);
         const input = { data: x, shape: [rows, cols] };
