@@ -1074,10 +1074,11 @@ fn two_sum(s: &mut f64, c: &mut f64, v: f64) {
     *s = t;
 }
 
-/// Walks a reduced-first plan (`plan.kept` leading reduced dims, then the kept dims)
-/// and adds `term` of every element to its output's TwoSum pair; then folds each pair
-/// into `sums` (a non-finite sum is kept as it is). Elementwise `f64` arithmetic only,
-/// so both builds agree bit for bit.
+/// Walks a reduced-first plan (`plan.kept` leading reduced dims, then the kept dims),
+/// sums `term` of each output's elements in its dtype a few at a time and adds each such
+/// sum to the output's TwoSum pair; then folds each pair into `sums` (a non-finite sum is
+/// kept as it is). Every output's operations are elementwise and in the same order in
+/// the vector and the scalar code, so both builds agree bit for bit.
 fn reduce_outer<E: Float, T: Term<E>>(
     plan: &Plan,
     ops: &Operands<'_, E>,
