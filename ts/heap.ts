@@ -178,7 +178,6 @@ function sourceSize(src: Source): number {
   return isArray(src) ? src.length : src.size;
 }
 
-/** True when the kernel cannot read `src` in place as `dtype`. */
 function align16(bytes: number): number {
   return Math.ceil(bytes / 16) * 16;
 }
@@ -338,7 +337,6 @@ export class Heap {
     this.#arenaTop = 0;
   }
 
-  /** Copies `count` elements of `src` from `start` to the region, or points into a WasmTensor. */
   /**
    * Where `src` can be read as `dtype` without a copy: a WasmSource of `dtype`, or a
    * typed array of `dtype` that views this memory (say a WasmTensor's `.view` passed as a

@@ -2,8 +2,7 @@
 // mseLoss and mseLossWithGrad compute tiny typed arrays here instead of copying them into
 // wasm memory (two TypedArray#set calls cost more than this whole sum); mseLossWithGrad
 // also tiny WasmTensors, read through the memory view, to skip the fused kernel's
-// chunk driver and the copy out. This
-// is not an approximation: it replays crate/src/kernels.rs step by step (one step, or
+// chunk driver and the copy out. This is not an approximation: it replays crate/src/kernels.rs step by step (one step, or
 // one zero-padded step, of four accumulators; the block's widening; the final lane sum)
 // with Math.fround for every float32 operation, so it returns the same bits as both
 // wasm builds. test/small.test.ts checks that on every length 0..16.
