@@ -111,8 +111,8 @@ export function propertyCases(count = 400, seed = 0xd16e57) {
 
 /**
  * Column reductions of tall operands: many elements per output, so the strided kernels
- * gather each output's column into the blocked accumulation (the generated cases are too
- * small to reach that path).
+ * gather each output's column into the blocked accumulation, unless there are many
+ * outputs (the generated cases are too small to reach either rule).
  */
 export function columnCases(seed = 0xc0117) {
   const rand = prng(seed);
@@ -127,6 +127,9 @@ export function columnCases(seed = 0xc0117) {
     cases.push({ fn: "mseLoss", input: x, target: y, weight: w, options: { axis: 0 } });
     cases.push({ fn: "mseLossBackward", input: row, target: y, options: { broadcast: true } });
     cases.push({ fn: "mseLossWithGrad", input: x, target: y, options: { axis: 0 } });
+    // more than 16 outputs: the rows are walked instead, although each output has many
+    const wide = op(dtype, [100, 40], values(rand, 4000, 1));
+    cases.push({ fn: "mseLoss", input: wide, target: op(dtype, [100, 40], values(rand, 4000, 1)), options: { axis: 0, reduction: "sum" } });
   }
   return cases;
 }
