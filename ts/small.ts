@@ -36,25 +36,21 @@ function padded32(a: ArrayLike<number>, ia: number, b: ArrayLike<number>, ib: nu
  */
 export function smallSum32(a: ArrayLike<number>, ia: number, b: ArrayLike<number>, ib: number, n: number): number {
   // Four f32x4 accumulators hold terms 0-3, 4-7, 8-11, 12-15 (one step: each lane is its
-  // term exactly); `widen` adds lanes 0+2 and 1+3 in float64; the block combines the
-  // accumulators as (p0 + p1) + (p2 + p3). A whole step is written out without the
-  // padding checks: the float conversions alone are most of its cost.
+  // term exactly); the block adds them in float32 as (acc0 + acc1) + (acc2 + acc3), lane
+  // by lane; `widen` adds lanes 0+2 and 1+3 in float64. A whole step is written out
+  // without the padding checks: the float conversions alone are most of its cost.
   if (n === SMALL_MAX) {
-    const l0 =
-      term32(a, ia, b, ib, 0) + term32(a, ia, b, ib, 2) + (term32(a, ia, b, ib, 4) + term32(a, ia, b, ib, 6)) +
-      (term32(a, ia, b, ib, 8) + term32(a, ia, b, ib, 10) + (term32(a, ia, b, ib, 12) + term32(a, ia, b, ib, 14)));
-    const l1 =
-      term32(a, ia, b, ib, 1) + term32(a, ia, b, ib, 3) + (term32(a, ia, b, ib, 5) + term32(a, ia, b, ib, 7)) +
-      (term32(a, ia, b, ib, 9) + term32(a, ia, b, ib, 11) + (term32(a, ia, b, ib, 13) + term32(a, ia, b, ib, 15)));
-    return l0 + l1;
+    const x0 = fround(fround(term32(a, ia, b, ib, 0) + term32(a, ia, b, ib, 4)) + fround(term32(a, ia, b, ib, 8) + term32(a, ia, b, ib, 12)));
+    const x1 = fround(fround(term32(a, ia, b, ib, 1) + term32(a, ia, b, ib, 5)) + fround(term32(a, ia, b, ib, 9) + term32(a, ia, b, ib, 13)));
+    const x2 = fround(fround(term32(a, ia, b, ib, 2) + term32(a, ia, b, ib, 6)) + fround(term32(a, ia, b, ib, 10) + term32(a, ia, b, ib, 14)));
+    const x3 = fround(fround(term32(a, ia, b, ib, 3) + term32(a, ia, b, ib, 7)) + fround(term32(a, ia, b, ib, 11) + term32(a, ia, b, ib, 15)));
+    return x0 + x2 + (x1 + x3);
   }
-  const l0 =
-    padded32(a, ia, b, ib, 0, n) + padded32(a, ia, b, ib, 2, n) + (padded32(a, ia, b, ib, 4, n) + padded32(a, ia, b, ib, 6, n)) +
-    (padded32(a, ia, b, ib, 8, n) + padded32(a, ia, b, ib, 10, n) + (padded32(a, ia, b, ib, 12, n) + padded32(a, ia, b, ib, 14, n)));
-  const l1 =
-    padded32(a, ia, b, ib, 1, n) + padded32(a, ia, b, ib, 3, n) + (padded32(a, ia, b, ib, 5, n) + padded32(a, ia, b, ib, 7, n)) +
-    (padded32(a, ia, b, ib, 9, n) + padded32(a, ia, b, ib, 11, n) + (padded32(a, ia, b, ib, 13, n) + padded32(a, ia, b, ib, 15, n)));
-  return l0 + l1;
+  const x0 = fround(fround(padded32(a, ia, b, ib, 0, n) + padded32(a, ia, b, ib, 4, n)) + fround(padded32(a, ia, b, ib, 8, n) + padded32(a, ia, b, ib, 12, n)));
+  const x1 = fround(fround(padded32(a, ia, b, ib, 1, n) + padded32(a, ia, b, ib, 5, n)) + fround(padded32(a, ia, b, ib, 9, n) + padded32(a, ia, b, ib, 13, n)));
+  const x2 = fround(fround(padded32(a, ia, b, ib, 2, n) + padded32(a, ia, b, ib, 6, n)) + fround(padded32(a, ia, b, ib, 10, n) + padded32(a, ia, b, ib, 14, n)));
+  const x3 = fround(fround(padded32(a, ia, b, ib, 3, n) + padded32(a, ia, b, ib, 7, n)) + fround(padded32(a, ia, b, ib, 11, n) + padded32(a, ia, b, ib, 15, n)));
+  return x0 + x2 + (x1 + x3);
 }
 
 /** One float64 term. */
