@@ -42,6 +42,7 @@ type ReduceStridedKernel = (
   outWeight: number,
   scratch: number,
 ) => number;
+type FinishKernel = (loss: number, weight: number, divisor: number, n: number, out: number) => void;
 type GradStridedKernel = (plan: number, a: number, b: number, w: number, g: number, norm: number, out: number) => number;
 type GradReduceStridedKernel = (
   plan: number,
@@ -81,9 +82,11 @@ export interface MseExports {
   mse_grad_strided_f64: GradStridedKernel;
   mse_grad_reduce_strided_f32: GradReduceStridedKernel;
   mse_grad_reduce_strided_f64: GradReduceStridedKernel;
+  mse_finish_f32: FinishKernel;
+  mse_finish_f64: FinishKernel;
 }
 
-const KERNEL_NAMES = ["sum_once", "sum", "none", "grad", "fused", "none_strided", "reduce_strided", "grad_strided", "grad_reduce_strided"];
+const KERNEL_NAMES = ["sum_once", "sum", "none", "grad", "fused", "none_strided", "reduce_strided", "grad_strided", "grad_reduce_strided", "finish"];
 const EXPORT_NAMES = [
   "mse_alloc", "mse_free", "mse_allocated_bytes", "mse_simd", "mse_state_loss", "mse_state_weight",
   ...KERNEL_NAMES.flatMap((k) => [`mse_${k}_f32`, `mse_${k}_f64`]),
@@ -111,6 +114,7 @@ interface Kernels {
   readonly reduceStrided: ReduceStridedKernel;
   readonly gradStrided: GradStridedKernel;
   readonly gradReduceStrided: GradReduceStridedKernel;
+  readonly finish: FinishKernel;
 }
 
 /**
@@ -165,9 +169,19 @@ export interface StridedCall {
   readonly outCount: number;
   /** NONE_STRIDED / GRAD_*: the result, any float dtype (converted on copy-out). */
   readonly out: FloatArray | null;
-  /** REDUCE_STRIDED: per-output loss sums and (optionally) weight sums. */
+  /**
+   * REDUCE_STRIDED: per-output loss sums and weight sums, each copied out when given.
+   * The weight sums are computed when `outWeight` is given or `withWeight` is set.
+   */
   readonly outLoss: Float64Array | null;
   readonly outWeight: Float64Array | null;
+  readonly withWeight?: boolean;
+  /**
+   * REDUCE_STRIDED: the finished result, written by the kernel in `dtype`: each loss sum
+   * divided by its weight sum (when the weight sums are computed) or by `divisor`.
+   */
+  readonly finish?: FloatArray;
+  readonly divisor?: number;
 }
 
 function isArray(src: Source): src is FloatArray {
@@ -219,6 +233,7 @@ export class Heap {
       reduceStrided: exports.mse_reduce_strided_f32,
       gradStrided: exports.mse_grad_strided_f32,
       gradReduceStrided: exports.mse_grad_reduce_strided_f32,
+      finish: exports.mse_finish_f32,
     };
     this.#k64 = {
       bytes: 8,
@@ -231,6 +246,7 @@ export class Heap {
       reduceStrided: exports.mse_reduce_strided_f64,
       gradStrided: exports.mse_grad_strided_f64,
       gradReduceStrided: exports.mse_grad_reduce_strided_f64,
+      finish: exports.mse_finish_f64,
     };
     const raw = exports.mse_alloc(SCRATCH_BYTES + PAGE_BYTES) >>> 0;
     if (raw === 0) {
@@ -500,10 +516,13 @@ export class Heap {
       // Reductions get one compensation word per output (two with weights, or for a
       // gradient its sums too), so the kernel can walk leading reduced dims outermost.
       let scratch = 0;
+      let finished = 0;
       if (call.kind === REDUCE_STRIDED) {
+        const withWeight = call.outWeight !== null || call.withWeight === true;
         out = this.#take(call.outCount * 8, fn, "the reduced loss");
-        if (call.outWeight !== null) outWeight = this.#take(call.outCount * 8, fn, "the weight sums");
-        scratch = this.#take(call.outCount * (call.outWeight !== null ? 16 : 8), fn, "the reduction scratch");
+        if (withWeight) outWeight = this.#take(call.outCount * 8, fn, "the weight sums");
+        scratch = this.#take(call.outCount * (withWeight ? 16 : 8), fn, "the reduction scratch");
+        if (call.finish !== undefined) finished = this.#take(call.outCount * bytes, fn, "the result");
       } else {
         out = this.#take(call.outCount * bytes, fn, call.kind === NONE_STRIDED ? "the loss" : "the gradient");
         if (call.kind === GRAD_REDUCE_STRIDED) scratch = this.#take(call.outCount * 16, fn, "the reduction scratch");
@@ -545,8 +564,13 @@ export class Heap {
       }
       // 4. Copy results out.
       if (call.kind === REDUCE_STRIDED) {
+        if (call.finish !== undefined) {
+          k.finish(out, outWeight, call.divisor ?? 1, call.outCount, finished);
+          const result = this.view(dtype);
+          call.finish.set(result.subarray(finished >>> shift, (finished >>> shift) + call.outCount));
+        }
         const f64 = this.view("float64");
-        (call.outLoss as Float64Array).set(f64.subarray(out >>> 3, (out >>> 3) + call.outCount));
+        if (call.outLoss !== null) call.outLoss.set(f64.subarray(out >>> 3, (out >>> 3) + call.outCount));
         if (call.outWeight !== null) call.outWeight.set(f64.subarray(outWeight >>> 3, (outWeight >>> 3) + call.outCount));
       } else {
         const result = this.view(dtype);

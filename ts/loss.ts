@@ -272,12 +272,20 @@ export function reduceAll(p: Prepared, sums: Float64Array): void {
   sums[1] = weight === null ? 0 : (weight[0] as number);
 }
 
+/** The finished result an `axis` reduction's kernel writes (see `StridedCall.finish`). */
+interface Finish {
+  readonly data: FloatArray;
+  readonly divisor: number;
+  readonly withWeight: boolean;
+}
+
 function reduceStrided(
   p: Prepared,
   mask: readonly boolean[],
   outCount: number,
-  loss: Float64Array,
+  loss: Float64Array | null,
   weight: Float64Array | null,
+  finish: Finish | null = null,
 ): number {
   const plan = planScratch;
   const reducedDims = buildPlan(plan, p.shape, mask, operandStrides(p, null));
@@ -297,6 +305,7 @@ function reduceStrided(
     out: null,
     outLoss: loss,
     outWeight: weight,
+    ...(finish === null ? {} : { finish: finish.data, divisor: finish.divisor, withWeight: finish.withWeight }),
   });
   return reducedDims;
 }
@@ -347,17 +356,26 @@ export function forward(p: Prepared, o: ParsedOptions, sums: WeightSums | null =
     return fullResult(p.dtype, value, red.asNumber ? null : red.outShape.slice());
   }
   const weighted = o.reduction === MEAN && p.weight !== null;
-  const { loss, weight } = axisSums(p, red, weighted);
-  if (sums !== null) sums.axisWeights = weight;
-  const data = makeArray(p.dtype, red.outCount);
-  // One loop per case, nothing re-read per element (a million outputs are common here).
   const count = red.outCount;
+  const data = makeArray(p.dtype, count);
+  const divisor = o.reduction === SUM ? 1 : red.reducedCount;
+  // The weight sums leave wasm memory only for a caller that needs them (the gradient).
+  const weightOut = sums !== null && weighted ? new Float64Array(count) : null;
+  if (sums !== null) sums.axisWeights = weightOut;
+  // The kernel divides and rounds to the dtype itself: no float64 copy of the sums and no
+  // JS loop over them (a million outputs are common here; this was 40% of such a call).
+  if (count > 0 && p.numel > 0 && reduceStrided(p, red.mask, count, null, weightOut, { data, divisor, withWeight: weighted }) > 0) {
+    return { data, shape: red.outShape.slice() };
+  }
+  // No element, or only size-1 dims reduced: the sums come from JS.
+  const { loss, weight } = axisSums(p, red, weighted);
+  if (weightOut !== null && weight !== null) weightOut.set(weight);
+  // One loop per case, nothing re-read per element.
   if (o.reduction === SUM) {
     data.set(loss);
   } else if (weight !== null) {
     for (let j = 0; j < count; j++) data[j] = (loss[j] as number) / (weight[j] as number);
   } else {
-    const divisor = red.reducedCount;
     for (let j = 0; j < count; j++) data[j] = (loss[j] as number) / divisor;
   }
   return { data, shape: red.outShape.slice() };

@@ -178,7 +178,7 @@ const BAD_PLAN: i32 = 1;
 
 macro_rules! exports {
     ($t:ty, $sum_once:ident, $sum:ident, $none:ident, $grad:ident, $fused:ident,
-     $none_s:ident, $reduce_s:ident, $grad_s:ident, $grad_reduce_s:ident) => {
+     $none_s:ident, $reduce_s:ident, $grad_s:ident, $grad_reduce_s:ident, $finish:ident) => {
         /// Adds `sum((a - b)^2 * w)` and `sum(w)` over `n` contiguous elements into `state`.
         ///
         /// # Safety
@@ -371,6 +371,20 @@ macro_rules! exports {
             kernels::gradient_reduce_strided(&plan, &ops, norm, out, scratch);
             OK
         }
+
+        /// An `axis` reduction's result from its per-output sums (`mse_reduce_strided_*`):
+        /// `out[j] = loss[j] / weight[j]` when `weight` is non-null (weighted mean), else
+        /// `loss[j] / divisor` (the reduced count for a mean, 1 for a sum), rounded once.
+        ///
+        /// # Safety
+        /// `loss` valid for `n` reads; `weight` null or valid for `n` reads; `out` valid for
+        /// `n` writes and aliasing neither.
+        #[no_mangle]
+        pub unsafe extern "C" fn $finish(loss: *const f64, wsum: *const f64, divisor: f64, n: usize, out: *mut $t) {
+            // SAFETY: the pointers satisfy this function's contract.
+            let (loss, wsum, out) = unsafe { (slice(loss, n), weight(wsum, n), slice_mut(out, n)) };
+            kernels::finish(loss, wsum, divisor, out);
+        }
     };
 }
 
@@ -465,7 +479,8 @@ exports!(
     mse_none_strided_f32,
     mse_reduce_strided_f32,
     mse_grad_strided_f32,
-    mse_grad_reduce_strided_f32
+    mse_grad_reduce_strided_f32,
+    mse_finish_f32
 );
 exports!(
     f64,
@@ -477,7 +492,8 @@ exports!(
     mse_none_strided_f64,
     mse_reduce_strided_f64,
     mse_grad_strided_f64,
-    mse_grad_reduce_strided_f64
+    mse_grad_reduce_strided_f64,
+    mse_finish_f64
 );
 
 #[cfg(test)]

@@ -992,6 +992,24 @@ pub fn reduce_strided<E: Float>(
     });
 }
 
+/// An `axis` reduction's result: `out[j] = loss[j] / weight[j]` (weighted mean) or
+/// `loss[j] / divisor`, computed in `f64` and rounded once to `E` (for a sum, `divisor` 1
+/// divides exactly, so the sums are only rounded).
+pub fn finish<E: Float>(loss: &[f64], weight: Option<&[f64]>, divisor: f64, out: &mut [E]) {
+    match weight {
+        Some(weight) => {
+            for ((o, l), w) in out.iter_mut().zip(loss).zip(weight) {
+                *o = E::from_f64(*l / *w);
+            }
+        }
+        None => {
+            for (o, l) in out.iter_mut().zip(loss) {
+                *o = E::from_f64(*l / divisor);
+            }
+        }
+    }
+}
+
 /// For every kept index `j`: `out[j] = sum(((a - b) * norm) * g * w)` over the
 /// reduced dims, rounded once to `E`. `scratch` (two `f64` per output) enables the
 /// reduced-dims-outermost order, as in [`reduce_strided`].
@@ -1089,12 +1107,6 @@ fn reduce_outer<E: Float, T: Term<E>>(
     comp: &mut [f64],
     mut weights: Option<(&mut [f64], &mut [f64])>,
 ) {
-    sums.iter_mut().for_each(|x| *x = 0.0);
-    comp.iter_mut().for_each(|x| *x = 0.0);
-    if let Some((ws, wc)) = weights.as_mut() {
-        ws.iter_mut().for_each(|x| *x = 0.0);
-        wc.iter_mut().for_each(|x| *x = 0.0);
-    }
     // Kept dims are walked outside the reduced ones, in tiles of the innermost kept dim,
     // so each tile's sums stay in cache while every reduced index adds to them. Each
     // output still receives its terms in row-major order of the reduced dims: as in the
@@ -1124,10 +1136,14 @@ fn reduce_outer<E: Float, T: Term<E>>(
             let t1 = if len - t0 < TILE { len } else { t0 + TILE };
             let width = t1 - t0;
             let mut rows = 0;
-            let mut flush = |acc: &mut [E], wacc: &mut [E]| {
-                flush_outer(&mut acc[..width], &mut sums[j0 + t0..j0 + t1], &mut comp[j0 + t0..j0 + t1]);
+            // The tile's first flush starts its pairs from zero instead of reading them:
+            // no zeroing pass over the pairs before the walk (a software memset in wasm,
+            // ~12% of a million-output reduction).
+            let mut first = true;
+            let mut flush = |acc: &mut [E], wacc: &mut [E], first: bool| {
+                flush_outer(&mut acc[..width], &mut sums[j0 + t0..j0 + t1], &mut comp[j0 + t0..j0 + t1], first);
                 if let (Some((ws, wc)), true) = (weights.as_mut(), weighted) {
-                    flush_outer(&mut wacc[..width], &mut ws[j0 + t0..j0 + t1], &mut wc[j0 + t0..j0 + t1]);
+                    flush_outer(&mut wacc[..width], &mut ws[j0 + t0..j0 + t1], &mut wc[j0 + t0..j0 + t1], first);
                 }
             };
             for_each_index(plan, 0, lead, kept, |off| {
@@ -1147,12 +1163,15 @@ fn reduce_outer<E: Float, T: Term<E>>(
                 }
                 rows += 1;
                 if rows == rows_per_flush {
-                    flush(&mut acc, &mut wacc);
+                    flush(&mut acc, &mut wacc, first);
+                    first = false;
                     rows = 0;
                 }
             });
-            if rows > 0 {
-                flush(&mut acc, &mut wacc);
+            // `first` still set: no reduced index at all (an empty reduced dim); the
+            // zero-padded flush writes the zero sums.
+            if rows > 0 || first {
+                flush(&mut acc, &mut wacc, first);
             }
             t0 = t1;
         }
@@ -1207,9 +1226,13 @@ fn outer_vectors<E: Float, T: Term<E>>(
 
 /// Adds each accumulator into its output's TwoSum pair and clears it.
 #[inline(always)]
-fn flush_outer<E: Float>(acc: &mut [E], sums: &mut [f64], comp: &mut [f64]) {
+fn flush_outer<E: Float>(acc: &mut [E], sums: &mut [f64], comp: &mut [f64], first: bool) {
     for ((x, s), c) in acc.iter_mut().zip(sums.iter_mut()).zip(comp.iter_mut()) {
-        two_sum(s, c, x.to_f64());
+        // The first flush adds to a zero pair (the same operations as on zeroed memory).
+        let (mut s0, mut c0) = if first { (0.0, 0.0) } else { (*s, *c) };
+        two_sum(&mut s0, &mut c0, x.to_f64());
+        *s = s0;
+        *c = c0;
         *x = E::ZERO;
     }
 }
@@ -1320,6 +1343,26 @@ mod tests {
         let b = [1.5f64, 2.1, 2.9, 4.2];
         let (s, _) = sum64(&a, &b, None);
         assert!((s / 4.0 - 0.0775).abs() < 1e-15, "{}", s / 4.0);
+    }
+
+    #[test]
+    fn finish_divides_in_f64_and_rounds_once() {
+        let loss = [37.0, 1.0, -0.0, f64::INFINITY, 0.0, 0.1];
+        let mut out = [0.0f32; 6];
+        finish(&loss, None, 9.0, &mut out);
+        let want: Vec<f32> = loss.iter().map(|l| (l / 9.0) as f32).collect();
+        assert_eq!(out.iter().map(|x| x.to_bits()).collect::<Vec<_>>(), want.iter().map(|x| x.to_bits()).collect::<Vec<_>>());
+        // A sum (divisor 1) is the sums rounded, -0 kept.
+        finish(&loss, None, 1.0, &mut out);
+        assert_eq!(out[2].to_bits(), (-0.0f32).to_bits());
+        assert_eq!(out[5], 0.1f64 as f32);
+        // Weighted mean: each sum over its own weight sum (0 / 0 is NaN, as in PyTorch).
+        let weight = [2.0, 4.0, 1.0, 1.0, 0.0, 3.0];
+        let mut out64 = [0.0f64; 6];
+        finish(&loss, Some(&weight), 7.0, &mut out64);
+        assert_eq!(&out64[..4], &[18.5, 0.25, -0.0, f64::INFINITY]);
+        assert!(out64[4].is_nan());
+        assert_eq!(out64[5], 0.1 / 3.0);
     }
 
     #[test]
