@@ -237,6 +237,10 @@ function badArrays(): Array<[string, () => unknown]> {
     ["nested data", () => ({ data: [[1, 2, 3]], shape: [3] })],
     ["null data", () => ({ data: null, shape: [3] })],
     ["a fake WasmTensor", () => ({ view: Float32Array.of(1, 2, 3), shape: [3], dtype: "float32", ptr: 16 })],
+    // instanceof Float32Array holds for these, and the typed-array getters throw on them
+    ["a Proxy of a Float32Array", () => new Proxy(Float32Array.of(1, 2, 3), {})],
+    ["a Proxy of a Float64Array", () => new Proxy(Float64Array.of(1, 2, 3), {})],
+    ["an object made from Float32Array.prototype", () => Object.create(Float32Array.prototype) as unknown],
   ];
   return list;
 }
@@ -368,6 +372,29 @@ describe("bad array arguments in every position", () => {
       }
     }
     expect(detachedFloat32(3)?.buffer.byteLength, "this runtime cannot detach an ArrayBuffer").toBe(0);
+    expect(problems).toEqual([]);
+  });
+
+  it("a Proxy of a Float32Array beside Float32Arrays of every direct-path length is rejected naming the argument", () => {
+    // The direct paths test plain typed-array pairs first (tiny ones, up to a chunk, longer
+    // ones); a Proxy passes their instanceof tests and must still end as a TypeError of ours.
+    const problems: string[] = [];
+    for (const site of SITES) {
+      for (const position of ["input", "target"] as const) {
+        for (const n of [1, 16, 17, 20_000]) {
+          const bad = new Proxy(new Float32Array(n).fill(1), {});
+          const partner = new Float32Array(n);
+          const what = `${site.name} with a Proxy of a Float32Array(${n}) as ${position}`;
+          soft(problems, () => {
+            const o = attempt(() => (position === "input" ? site.call(lib, bad, partner) : site.call(lib, partner, bad)));
+            const e = expectRejected(o, site.fnNames, argNamesOf(site, position), what);
+            expect(e, what).toBeInstanceOf(TypeError);
+            expect(e.message, what).toContain("Proxy");
+          });
+          expectRecovered(what);
+        }
+      }
+    }
     expect(problems).toEqual([]);
   });
 

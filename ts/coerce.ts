@@ -63,6 +63,9 @@ function isDetached(buffer: ArrayBufferLike): boolean {
  * length. A view over a detached buffer is a TypeError, not an empty array.
  */
 function floatArray(fn: string, label: string, value: unknown): FloatArray | null {
+  // Not a view at all (a Proxy of a typed array, or an object made from its prototype,
+  // passes instanceof, and the typed-array getters throw on it): not a typed array here.
+  if (typeof value !== "object" || value === null || !ArrayBuffer.isView(value)) return null;
   let kind: 32 | 64;
   if (value instanceof Float32Array) {
     if (Object.getPrototypeOf(value) === Float32Array.prototype && value.length !== 0) return value;
@@ -71,7 +74,6 @@ function floatArray(fn: string, label: string, value: unknown): FloatArray | nul
     if (Object.getPrototypeOf(value) === Float64Array.prototype && value.length !== 0) return value;
     kind = 64;
   } else {
-    if (typeof value !== "object" || value === null || !ArrayBuffer.isView(value)) return null;
     const t = tag(value);
     if (t === "Float32Array") kind = 32;
     else if (t === "Float64Array") kind = 64;

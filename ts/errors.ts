@@ -62,6 +62,11 @@ export function describe(value: unknown): string {
   }
   const proto: unknown = Object.getPrototypeOf(value);
   if (proto === null || proto === Object.prototype) return "a plain object";
+  // A Proxy of a typed array (or an object made from a typed-array prototype) inherits
+  // the name but is not a view: say so rather than name the type it is not.
+  if (!ArrayBuffer.isView(value) && (value instanceof Float32Array || value instanceof Float64Array)) {
+    return `an object that inherits from ${value instanceof Float32Array ? "Float32Array" : "Float64Array"} but is no typed array (a Proxy?)`;
+  }
   const ctor = (value as { constructor?: unknown }).constructor;
   if (typeof ctor === "function" && typeof ctor.name === "string" && ctor.name !== "") return ctor.name;
   return "an object";
