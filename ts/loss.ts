@@ -364,10 +364,11 @@ export function forward(p: Prepared, o: ParsedOptions, sums: WeightSums | null =
   if (sums !== null) sums.axisWeights = weightOut;
   // The kernel divides and rounds to the dtype itself: no float64 copy of the sums and no
   // JS loop over them (a million outputs are common here; this was 40% of such a call).
-  if (count > 0 && p.numel > 0 && reduceStrided(p, red.mask, count, null, weightOut, { data, divisor, withWeight: weighted }) > 0) {
+  if (count > 0 && red.reducedCount > 1 && reduceStrided(p, red.mask, count, null, weightOut, { data, divisor, withWeight: weighted }) > 0) {
     return { data, shape: red.outShape.slice() };
   }
-  // No element, or only size-1 dims reduced: the sums come from JS.
+  // No element, or only size-1 dims reduced (each output is one element): the sums come
+  // from JS.
   const { loss, weight } = axisSums(p, red, weighted);
   if (weightOut !== null && weight !== null) weightOut.set(weight);
   // One loop per case, nothing re-read per element.
