@@ -207,12 +207,12 @@ function buildWasm(toolchain, variant, stamp) {
   );
 }
 
-function tsc(project) {
+function tsc(project, flags) {
   const tscJs = r("node_modules", "typescript", "bin", "tsc");
   if (!fs.existsSync(tscJs)) throw new BuildError("typescript is not installed: run `npm run setup` (or npm ci)");
-  log(`tsc -p ${project}`);
+  log(`tsc -p ${project} ${flags.join(" ")}`);
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [tscJs, "-p", r(project)], { cwd: repoRoot, stdio: ["ignore", "inherit", "inherit"] });
+    const child = spawn(process.execPath, [tscJs, "-p", r(project), ...flags], { cwd: repoRoot, stdio: ["ignore", "inherit", "inherit"] });
     child.on("error", reject);
     child.on("close", (code) => (code === 0 ? resolve() : reject(new BuildError(`tsc -p ${project} failed (exit ${code})`))));
   });
@@ -221,13 +221,33 @@ function tsc(project) {
 async function buildTs() {
   if (!fs.existsSync(r("ts", "index.ts"))) throw new BuildError("ts/index.ts does not exist yet");
   for (const dir of ["esm", "cjs"]) fs.rmSync(r("dist", dir), { recursive: true, force: true });
-  // The two emits are independent: run them side by side.
-  const results = await Promise.allSettled([tsc("tsconfig.json"), tsc("tsconfig.cjs.json")]);
+  // The JavaScript ships without comments (they were a third of the gzipped JS, which users
+  // download); the declarations keep them (editors show them). The emits are independent:
+  // run them side by side. The ESM and CommonJS declarations are the same text, so the
+  // CommonJS ones are copies.
+  const js = ["--removeComments", "--declaration", "false"];
+  const results = await Promise.allSettled([
+    tsc("tsconfig.json", js),
+    tsc("tsconfig.cjs.json", js),
+    tsc("tsconfig.json", ["--emitDeclarationOnly"]),
+  ]);
   const failed = results.find((x) => x.status === "rejected");
   if (failed) throw failed.reason;
+  const copyDeclarations = (from, to) => {
+    for (const entry of fs.readdirSync(from, { withFileTypes: true })) {
+      const src = path.join(from, entry.name);
+      const dst = path.join(to, entry.name);
+      if (entry.isDirectory()) copyDeclarations(src, dst);
+      else if (entry.name.endsWith(".d.ts")) {
+        fs.mkdirSync(to, { recursive: true });
+        fs.copyFileSync(src, dst);
+      }
+    }
+  };
+  copyDeclarations(r("dist", "esm"), r("dist", "cjs"));
   // dist/cjs/*.js are CommonJS inside a "type": "module" package.
   fs.writeFileSync(r("dist", "cjs", "package.json"), JSON.stringify({ type: "commonjs" }, null, 2) + "\n");
-  for (const f of [r("dist", "esm", "index.js"), r("dist", "esm", "index.d.ts"), r("dist", "cjs", "index.js")]) {
+  for (const f of [r("dist", "esm", "index.js"), r("dist", "esm", "index.d.ts"), r("dist", "cjs", "index.js"), r("dist", "cjs", "index.d.ts")]) {
     if (!fs.existsSync(f)) throw new BuildError(`tsc did not write ${rel(f)}`);
   }
 }
