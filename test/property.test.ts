@@ -8,12 +8,11 @@
 // FUZZ_SEED picks another seed.
 
 import * as fc from "fast-check";
-import { beforeAll, describe, expect, it, vi } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import * as lib from "../ts/index.js";
 import type { Case, Materialised } from "./cases.js";
-import { argsFor, baseShapeArb, caseArb, derive, describeCase, libOptions, materialise, operand, runAll } from "./cases.js";
-import { runInWorker } from "./browser/runner.js";
-import type { Lib } from "./forms.js";
+import { argsFor, baseShapeArb, caseArb, derive, describeCase, libOptions, materialise, operand } from "./cases.js";
+import { freshInstance, type Instance } from "./helpers/instance.js";
 import { build, describeResult, dtypeOf, envVar, formsFor, isOutTensor, sameResult } from "./forms.js";
 import type { DType, RefArray, RefLoss, RefOptions, RefValue } from "./reference.js";
 import { U32, U64, broadcastMismatch, close, effectiveReduction, formatShape, promote, refGrad, refLoss, refMetric, sameShape } from "./reference.js";
@@ -510,70 +509,38 @@ describe("streaming metric", () => {
 // ---------------------------------------------------------------------------
 // SIMD and scalar builds: bit for bit
 
-/** Runs cases on one build: a module instance here, or (in a browser) one in a Web Worker. */
-interface Runner {
-  backend: string;
-  run(cases: Case[]): Promise<unknown[][]>;
-}
-
-function localRunner(l: Lib): Runner {
-  return {
-    backend: l.backend(),
-    run: async (cases) => {
-      const base = l.heapStats().allocatedBytes;
-      return cases.map((c) => {
-        const r = runAll(l, c);
-        check(l.heapStats().allocatedBytes === base, () => `${l.backend()} instance leaked after ${describeCase(c)}`);
-        return r;
-      });
-    },
-  };
-}
-
 /**
- * Two independent instances, one per build: in Node two fresh module instances
- * (vi.resetModules + import); where vi.resetModules cannot give a fresh instance
- * (browser mode), this page's instance and one in a Web Worker on the other build.
+ * Two independent instances, one per build: fresh module instances in Node, Web Workers in
+ * a browser (where the module cache cannot be reset).
  */
-async function twoBuilds(): Promise<[Runner, Runner]> {
-  vi.resetModules();
-  const first = (await import("../ts/index.js")) as Lib;
-  if (first !== (lib as Lib)) {
-    await first.init();
-    vi.resetModules();
-    const second = (await import("../ts/index.js")) as Lib;
-    expect(second).not.toBe(first);
-    await second.init({ simd: false });
-    return [localRunner(first), localRunner(second)];
-  }
-  const other = lib.backend() === "simd" ? "scalar" : "simd";
-  const remote: Runner = {
-    backend: other,
-    run: async (cases) => {
-      const reply = (await runInWorker({ kind: "property", simd: other === "simd", cases })) as { backend: string; results: unknown[][] };
-      expect(reply.backend).toBe(other);
-      return reply.results;
-    },
-  };
-  const here = localRunner(lib as Lib);
-  return lib.backend() === "simd" ? [here, remote] : [remote, here];
+async function twoBuilds(): Promise<[Instance, Instance]> {
+  const simd = await freshInstance();
+  await simd.init();
+  const scalar = await freshInstance();
+  await scalar.init({ simd: false });
+  return [simd, scalar];
 }
 
 describe("SIMD and scalar builds agree bit for bit", () => {
   it(`every API on ${runs(0.5)} random cases, two independent instances`, async () => {
     const [simd, scalar] = await twoBuilds();
-    expect(simd.backend).toBe("simd");
-    expect(scalar.backend).toBe("scalar");
-    const cases = fc.sample(caseArb, { seed: SEED + 7, numRuns: runs(0.5) });
-    const [x, y] = await Promise.all([simd.run(cases), scalar.run(cases)]);
-    const differing: string[] = [];
-    cases.forEach((c, k) => {
-      for (let i = 0; i < x[k]!.length; i++) {
-        if (!sameResult(x[k]![i], y[k]![i])) {
-          differing.push(`call ${i} of ${describeCase(c)}: simd ${describeResult(x[k]![i])}, scalar ${describeResult(y[k]![i])}`);
+    try {
+      expect(await simd.backend()).toBe("simd");
+      expect(await scalar.backend()).toBe("scalar");
+      const cases = fc.sample(caseArb, { seed: SEED + 7, numRuns: runs(0.5) });
+      const [x, y] = await Promise.all([simd.property(cases), scalar.property(cases)]);
+      const differing: string[] = [];
+      cases.forEach((c, k) => {
+        for (let i = 0; i < x[k]!.length; i++) {
+          if (!sameResult(x[k]![i], y[k]![i])) {
+            differing.push(`call ${i} of ${describeCase(c)}: simd ${describeResult(x[k]![i])}, scalar ${describeResult(y[k]![i])}`);
+          }
         }
-      }
-    });
-    expect(differing.slice(0, 5)).toEqual([]);
+      });
+      expect(differing.slice(0, 5)).toEqual([]);
+    } finally {
+      simd.close();
+      scalar.close();
+    }
   });
 });

@@ -3,15 +3,24 @@
 // vi.resetModules() + a dynamic import gives one; in the browser, where the module
 // cache cannot be reset, a module Web Worker does (its own module graph).
 import { vi } from "vitest";
+import type { Case } from "../cases.js";
+import { digestResults, propertyResults } from "./batches.js";
 import { runCall, type Call, type Outcome } from "./calls.js";
+import { countInstantiations, type ConcurrentInits } from "./instantiations.js";
 
 export interface Instance {
   /** where the instance lives */
   readonly where: "module" | "worker";
   /** `init(options)`; rejects with the library's error */
   init(options?: { simd?: boolean }): Promise<void>;
+  /** `count` init() calls side by side (the first with `options`), and the instances they made */
+  initConcurrently(count: number, options?: { simd?: boolean }): Promise<ConcurrentInits>;
   backend(): Promise<string>;
   run(calls: Call[]): Promise<Outcome[]>;
+  /** the encoded results of test/determinism.mjs's cases */
+  digest(): Promise<Uint8Array[]>;
+  /** every API on each case (test/cases.ts); rejects if the heap does not return to its baseline */
+  property(cases: Case[]): Promise<unknown[][]>;
   close(): void;
 }
 
@@ -30,8 +39,12 @@ async function moduleInstance(): Promise<Instance> {
   return {
     where: "module",
     init: (options) => lib.init(options),
+    initConcurrently: (count, options) =>
+      countInstantiations(() => Array.from({ length: count }, (_, k) => lib.init(k === 0 ? options : undefined))),
     backend: async () => lib.backend(),
     run: async (calls) => calls.map((c) => runCall(lib, c)),
+    digest: async () => digestResults(lib),
+    property: async (cases) => propertyResults(lib, cases),
     close: () => {},
   };
 }
@@ -62,8 +75,11 @@ function workerInstance(): Instance {
     init: async (options) => {
       await request({ op: "init", options });
     },
+    initConcurrently: async (count, options) => (await request({ op: "initConcurrently", count, options })) as ConcurrentInits,
     backend: async () => (await request({ op: "backend" })) as string,
     run: async (calls) => (await request({ op: "run", calls })) as Outcome[],
+    digest: async () => (await request({ op: "digest" })) as Uint8Array[],
+    property: async (cases) => (await request({ op: "property", cases })) as unknown[][],
     close: () => worker.terminate(),
   };
 }
