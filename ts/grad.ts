@@ -99,7 +99,7 @@ function resolveGrad(p: Prepared, o: ParsedOptions, sums: WeightSums | null): Gr
     if (g.size === 1) return scalarSpec(gScalar, 2);
     return { g: g.source, gShape: g.shape, gSize: g.size, gScalar: 1, norm: 2 };
   }
-  const red = reducedOf(p.fn, p.shape, o);
+  const red = sums?.reduced ?? reducedOf(p.fn, p.shape, o);
   if (red.full) {
     if (g !== null && g.size !== 1) {
       throw new ShapeError(
@@ -279,9 +279,9 @@ export function lossWithGradWithOptions(fn: string, input: unknown, target: unkn
       return { loss, grad: { data: grad, shape: p.input.shape.slice() } };
     }
   }
-  const sums: WeightSums = { weightSum: Number.NaN, axisWeights: null };
+  const sums: WeightSums = { weightSum: Number.NaN, axisWeights: null, reduced: null };
   const loss = forward(p, o, sums);
-  return { loss, grad: gradient(p, o, p.weight !== null && o.reduction === MEAN ? sums : null) };
+  return { loss, grad: gradient(p, o, sums) };
 }
 
 /**

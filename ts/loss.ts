@@ -326,10 +326,14 @@ export function axisSums(p: Prepared, red: Reduced, withWeight: boolean): { loss
   return { loss, weight };
 }
 
-/** Filled by `forward` for callers that need the weight sums of a weighted mean. */
+/**
+ * Filled by `forward` for a gradient that follows it: the reduction plan, and the weight
+ * sums of a weighted mean (the weight sum of a full reduction, or per output with `axis`).
+ */
 export interface WeightSums {
   weightSum: number;
   axisWeights: Float64Array | null;
+  reduced: Reduced | null;
 }
 
 const scratchSums = new Float64Array(2);
@@ -346,6 +350,7 @@ export function fullResult(dtype: DType, value: number, keepShape: number[] | nu
 export function forward(p: Prepared, o: ParsedOptions, sums: WeightSums | null = null): number | Tensor {
   if (o.reduction === NONE) return { data: lossElements(p), shape: p.shape.slice() };
   const red = reducedOf(p.fn, p.shape, o);
+  if (sums !== null) sums.reduced = red;
   if (red.full) {
     reduceAll(p, scratchSums);
     const loss = scratchSums[0] as number;
