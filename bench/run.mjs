@@ -37,7 +37,7 @@ for (const n of F32_SIZES) {
 /** The case list: float32 sizes (uniform data), the 16 Mi accuracy case, float64 64 Ki and 16 Mi. */
 function planCases() {
   const fixed = Number(option("rounds")) || 0;
-  const rounds = (n) => fixed || (quick ? (n >= MI ? 5 : 7) : (n >= 16 * MI ? 7 : n >= MI ? 15 : 31));
+  const rounds = (n) => fixed || (quick ? (n >= MI ? 7 : 13) : (n >= 16 * MI ? 7 : n >= MI ? 15 : 31));
   const cases = [];
   for (const n of F32_SIZES) {
     if (n > MI) continue;   // 16 Mi is planned below (quick: one mean-only sample)
