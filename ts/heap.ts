@@ -93,12 +93,12 @@ const EXPORT_NAMES = [
 ];
 
 /** Checks that `instance` exports the whole ABI; throws an Error naming what is missing. */
-export function bindExports(instance: WebAssembly.Instance): MseExports {
+export function bindExports(fn: string, instance: WebAssembly.Instance): MseExports {
   const ex = instance.exports as Record<string, unknown>;
   const missing = EXPORT_NAMES.filter((name) => typeof ex[name] !== "function");
   if (!(ex.memory instanceof WebAssembly.Memory)) missing.unshift("memory");
   if (missing.length > 0) {
-    throw new Error(`init: the WebAssembly module is not an mse-wasm build (missing exports: ${missing.join(", ")})`);
+    throw new Error(`${fn}: the WebAssembly module is not an mse-wasm build (missing exports: ${missing.join(", ")})`);
   }
   return ex as unknown as MseExports;
 }

@@ -115,8 +115,8 @@ function builtinBytes(fn: string, simd: boolean | undefined): Uint8Array<ArrayBu
   return decodeBase64(base64);
 }
 
-function install(instance: WebAssembly.Instance): void {
-  setActiveHeap(new Heap(bindExports(instance)));
+function install(fn: string, instance: WebAssembly.Instance): void {
+  setActiveHeap(new Heap(bindExports(fn, instance)));
 }
 
 function backendOf(heap: Heap): Backend {
@@ -168,7 +168,7 @@ async function load(req: Request | null): Promise<void> {
     if (req !== null) checkCompatible("init", req);
     return;
   }
-  install(instance);
+  install("init", instance);
 }
 
 /**
@@ -223,7 +223,7 @@ export function initSync(source?: BufferSource | WebAssembly.Module | InitOption
   } catch (error) {
     throw loadError(fn, error);
   }
-  install(instance);
+  install(fn, instance);
   if (initPromise === null) initPromise = Promise.resolve();
 }
 

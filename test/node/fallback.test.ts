@@ -28,7 +28,7 @@ describe("automatic scalar fallback", () => {
     await expect(lib.init({ simd: true })).rejects.toThrow(/SIMD/);
   });
 
-  it("init({ module }) refuses a module without the whole ABI, naming every missing export", async () => {
+  it("init({ module }) and initSync refuse a module without the whole ABI, naming themselves and every missing export", async () => {
     vi.resetModules();
     const lib = await import("../../ts/index.js");
     // The smallest valid module: no exports at all.
@@ -38,9 +38,17 @@ describe("automatic scalar fallback", () => {
       (e: unknown) => e as Error,
     );
     expect(error).toBeInstanceOf(Error);
-    for (const name of ["memory", "mse_alloc", "mse_sum_once_f32", "mse_sum_once_f64", "mse_grad_reduce_strided_f64"]) {
-      expect(error?.message).toContain(name);
+    expect(error?.message).toMatch(/^init: /);
+    // Every export of crate/ABI.md: the memory, six helpers, ten kernels in two dtypes.
+    const named = /missing exports: (.*)\)$/.exec(error?.message ?? "")?.[1]?.split(", ") ?? [];
+    expect(named.length).toBe(1 + 6 + 10 * 2);
+    for (const name of ["memory", "mse_alloc", "mse_sum_once_f32", "mse_sum_once_f64", "mse_grad_reduce_strided_f64", "mse_finish_f32", "mse_finish_f64"]) {
+      expect(named).toContain(name);
     }
+    // initSync names itself; a refused module leaves the library loadable.
+    expect(() => lib.initSync(empty)).toThrow(/^initSync: the WebAssembly module is not an mse-wasm build/);
+    await lib.init();
+    expect(lib.mseLoss([1, 2], [1, 4])).toBe(2);
   });
 
   it("bytes that are not wasm: init and initSync name themselves and keep the engine's error as cause; init can be retried", async () => {
