@@ -418,6 +418,8 @@ impl<'a, E: Float, T: Term<E>, W: Src<E>, G: Src<E>> BlockSteps<E::V> for Reduce
     #[inline(always)]
     fn run(&mut self, blocks: &mut Blocks<E::V>, len: usize) {
         let step_n = step_len::<E>();
+        // `len` never exceeds what is left (the driver's blocks partition the run); the
+        // `min` spares `split_at` its panic path.
         let (a, rest_a) = self.a.split_at(len.min(self.a.len()));
         let (b, rest_b) = self.b.split_at(len.min(self.b.len()));
         self.a = rest_a;
@@ -983,7 +985,9 @@ fn for_each_run(plan: &Plan, lo: usize, base: [usize; 4], mut f: impl FnMut(&Run
 /// blocked accumulator over its runs. Otherwise (an axis reduction over leading axes)
 /// that order would gather every element of a short strided run, so when `scratch`
 /// (one `f64` per output, two when weighted) is given the reduced dims are walked
-/// outermost instead and each term is added to its output's TwoSum pair.
+/// outermost instead ([`reduce_outer`]: each output sums up to a lane's share of a block
+/// in the dtype, then adds it to its TwoSum pair), unless there are few outputs with many
+/// elements each ([`walks_reduced_first`]).
 pub fn reduce_strided<E: Float>(
     plan: &Plan,
     ops: &Operands<'_, E>,
@@ -992,7 +996,7 @@ pub fn reduce_strided<E: Float>(
     scratch: Option<&mut [f64]>,
 ) {
     if let Some(scratch) = scratch {
-        if gathers(plan, ops) {
+        if walks_reduced_first(plan, ops) {
             let n = loss.len();
             let (comp, wcomp) = scratch.split_at_mut(n);
             let weights = match weight {
@@ -1044,12 +1048,10 @@ pub fn gradient_reduce_strided<E: Float>(
     scratch: Option<&mut [f64]>,
 ) {
     if let Some(scratch) = scratch {
-        if gathers(plan, ops) {
+        if walks_reduced_first(plan, ops) {
             let (sums, comp) = scratch.split_at_mut(out.len());
             reduce_outer(&reduced_first(plan), ops, Gradient(norm), sums, comp, None);
-            for (o, s) in out.iter_mut().zip(sums.iter()) {
-                *o = E::from_f64(*s);
-            }
+            finish(sums, None, 1.0, out);
             return;
         }
     }
@@ -1065,8 +1067,9 @@ pub fn gradient_reduce_strided<E: Float>(
 /// When the kept-first order (each output's elements gathered into the blocked
 /// accumulation) beats the reduced-first walk although it gathers: few outputs, each with
 /// many elements. Its cost per output is fixed (a final padded step and flush) and each
-/// output is one pass over its column; the walk's cost is a TwoSum per element. Measured
-/// (float32, zero-copy): axis 0 of `[1024, 3]` 47 -> 15 us (a plain JS loop: 11-14 us),
+/// output is one pass over its column; the walk then cost a TwoSum per element (it now
+/// sums a block's share in the dtype first; the limits were not re-measured since).
+/// Measured (float32, zero-copy): axis 0 of `[1024, 3]` 47 -> 15 us (a plain JS loop: 11-14 us),
 /// `[65536, 3]` 1.5 -> 0.7 ms, `[65536, 16]` 3.9 -> 3.0-3.6 ms; but with many outputs the
 /// column passes miss the cache: `[64, 65536]` went 18 -> 56 ms, so those keep the walk.
 const GATHER_MIN_REDUCED: usize = 64;
@@ -1075,13 +1078,14 @@ const GATHER_MAX_OUTPUTS: usize = 16;
 /// Whether to walk the reduced dims outermost ([`reduce_outer`]): the kept-first order
 /// would gather (something is reduced, something is kept, and the innermost reduced run
 /// is not contiguous for every operand), unless there are few outputs with many elements.
-fn gathers<E: Float>(plan: &Plan, ops: &Operands<'_, E>) -> bool {
+/// (A count that overflows `usize`, possible with broadcast dims, counts as many.)
+fn walks_reduced_first<E: Float>(plan: &Plan, ops: &Operands<'_, E>) -> bool {
     if plan.kept == 0 || plan.kept >= plan.rank {
         return false;
     }
-    let outputs: usize = plan.shape[..plan.kept].iter().product();
-    let reduced: usize = plan.shape[plan.kept..plan.rank].iter().product();
-    if outputs <= GATHER_MAX_OUTPUTS && reduced >= GATHER_MIN_REDUCED {
+    let few_outputs = plan.count(0, plan.kept).map_or(false, |n| n <= GATHER_MAX_OUTPUTS);
+    let many_reduced = plan.count(plan.kept, plan.rank).map_or(true, |n| n >= GATHER_MIN_REDUCED);
+    if few_outputs && many_reduced {
         return false;
     }
     let last = plan.rank - 1;
