@@ -1664,6 +1664,85 @@ mod tests {
         }
     }
 
+    /// The reduced-first walk as crate/ABI.md specifies it, one output at a time: terms in
+    /// row order summed in the dtype `BLOCK / step` at a time, each sum added to a TwoSum
+    /// pair from zero, the pair folded at the end (the sum alone when non-finite).
+    fn outer_reference<E: Float>(a: &[E], b: &[E], w: Option<&[E]>, rows: usize, cols: usize, j: usize) -> (f64, f64) {
+        let per_flush = BLOCK / step_len::<E>();
+        let (mut s, mut c, mut ws, mut wc) = (0.0, 0.0, 0.0, 0.0);
+        let (mut acc, mut wacc, mut k) = (E::ZERO, E::ZERO, 0);
+        for r in 0..rows {
+            let wj = w.map(|w| w[j]);
+            acc = acc.add(squared_elem(a[r * cols + j], b[r * cols + j], wj));
+            wacc = wacc.add(wj.unwrap_or(E::ZERO));
+            k += 1;
+            if k == per_flush || r + 1 == rows {
+                two_sum(&mut s, &mut c, acc.to_f64());
+                two_sum(&mut ws, &mut wc, wacc.to_f64());
+                acc = E::ZERO;
+                wacc = E::ZERO;
+                k = 0;
+            }
+        }
+        let fold = |s: f64, c: f64| if s.is_finite() { s + c } else { s };
+        (fold(s, c), fold(ws, wc))
+    }
+
+    fn outer_walk_matches_reference<E: Float + core::fmt::Debug>(a: &[E], b: &[E], w: &[E], rows: usize, cols: usize) {
+        // Kept-first plan: dim 0 = column (kept), dim 1 = row (reduced, stride `cols`).
+        for weighted in [false, true] {
+            let p = plan(&[cols, rows], [&[1, cols], &[1, cols], &[1, 0], &[]], 1);
+            let ops = Operands { a, b, w: if weighted { Some(w) } else { None }, g: None };
+            let mut loss = vec![7.0f64; cols];
+            let mut weight = vec![7.0f64; cols];
+            let mut scratch = vec![7.0f64; 2 * cols];
+            reduce_strided(&p, &ops, &mut loss, if weighted { Some(&mut weight) } else { None }, Some(&mut scratch));
+            for j in 0..cols {
+                let (l, ws) = outer_reference(a, b, ops.w, rows, cols, j);
+                assert_eq!(loss[j].to_bits(), l.to_bits(), "rows {} col {} weighted {}", rows, j, weighted);
+                if weighted {
+                    assert_eq!(weight[j].to_bits(), ws.to_bits(), "rows {} col {}", rows, j);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn reduced_first_walk_is_the_documented_scheme_bit_for_bit() {
+        // 40 outputs (more than the gather limit) over 0..=40 rows: several flushes per
+        // output (8 rows per flush in f32, 16 in f64), a partial last one, and no row at all
+        // (outputs pre-filled with junk must come back 0). Fails if a pair is not reused
+        // after its first flush, if the rows per flush change, or if an empty walk leaves
+        // the outputs unwritten.
+        let mut rng = Rng(23);
+        let cols = 40;
+        for rows in [0usize, 1, 7, 8, 9, 16, 17, 40] {
+            let (a, b, w) = (rng.f32s(rows * cols), rng.f32s(rows * cols), rng.f32s(cols));
+            outer_walk_matches_reference(&a, &b, &w, rows, cols);
+            let (a, b, w) = (rng.f64s(rows * cols), rng.f64s(rows * cols), rng.f64s(cols));
+            outer_walk_matches_reference(&a, &b, &w, rows, cols);
+        }
+    }
+
+    #[test]
+    fn few_outputs_with_many_elements_gather_even_with_scratch() {
+        // 3 outputs of 1000 elements each: the column gather (as without scratch), not the
+        // reduced-first walk, whose bits differ. Fails if the few-outputs rule is dropped.
+        let mut rng = Rng(29);
+        let (rows, cols) = (1000usize, 3usize);
+        let (a, b) = (rng.f32s(rows * cols), rng.f32s(rows * cols));
+        let p = plan(&[cols, rows], [&[1, cols], &[1, cols], &[], &[]], 1);
+        let ops = Operands { a: &a, b: &b, w: None, g: None };
+        let mut with_scratch = vec![0.0f64; cols];
+        let mut scratch = vec![0.0f64; cols];
+        reduce_strided(&p, &ops, &mut with_scratch, None, Some(&mut scratch));
+        let mut gathered = vec![0.0f64; cols];
+        reduce_strided(&p, &ops, &mut gathered, None, None);
+        assert_eq!(with_scratch.iter().map(|x| x.to_bits()).collect::<Vec<_>>(), gathered.iter().map(|x| x.to_bits()).collect::<Vec<_>>());
+        let walked: Vec<u64> = (0..cols).map(|j| outer_reference(&a, &b, None, rows, cols, j).0.to_bits()).collect();
+        assert_ne!(walked, gathered.iter().map(|x| x.to_bits()).collect::<Vec<_>>(), "the two orders should differ here");
+    }
+
     #[test]
     fn leading_axis_reduction_spans_several_tiles() {
         // [3, 1300] reduced over dim 0: kept dim 1 (1300 > one 512-element tile) is walked
