@@ -158,7 +158,7 @@ export function gradient(p: Prepared, o: ParsedOptions, sums: WeightSums | null)
     p.heap.strided({
       fn: p.fn, kind: GRAD_STRIDED, dtype: T, plan,
       a: input.source, b: p.target.source, w, g: spec.g, gScalar: spec.gScalar, norm,
-      outCount: p.numel, out: data, outLoss: null, outWeight: null,
+      outCount: p.numel, out: data, outLoss: null, outWeight: null, finish: null,
     });
     return { data, shape };
   }
@@ -172,7 +172,7 @@ export function gradient(p: Prepared, o: ParsedOptions, sums: WeightSums | null)
   p.heap.strided({
     fn: p.fn, kind: GRAD_REDUCE_STRIDED, dtype: T, plan,
     a: input.source, b: p.target.source, w, g: spec.g, gScalar: spec.gScalar, norm,
-    outCount: input.size, out: data, outLoss: null, outWeight: null,
+    outCount: input.size, out: data, outLoss: null, outWeight: null, finish: null,
   });
   return { data, shape };
 }

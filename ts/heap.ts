@@ -169,19 +169,20 @@ export interface StridedCall {
   readonly outCount: number;
   /** NONE_STRIDED / GRAD_*: the result, any float dtype (converted on copy-out). */
   readonly out: FloatArray | null;
-  /**
-   * REDUCE_STRIDED: per-output loss sums and weight sums, each copied out when given.
-   * The weight sums are computed when `outWeight` is given or `withWeight` is set.
-   */
+  /** REDUCE_STRIDED: per-output loss sums and weight sums, each copied out when given. */
   readonly outLoss: Float64Array | null;
   readonly outWeight: Float64Array | null;
-  readonly withWeight?: boolean;
-  /**
-   * REDUCE_STRIDED: the finished result, written by the kernel in `dtype`: each loss sum
-   * divided by its weight sum (when the weight sums are computed) or by `divisor`.
-   */
-  readonly finish?: FloatArray;
-  readonly divisor?: number;
+  /** REDUCE_STRIDED: the result the kernel finishes from the sums (mse_finish_*), or null. */
+  readonly finish: StridedFinish | null;
+}
+
+/** An `axis` reduction's result: each loss sum over its weight sum, or over `divisor`. */
+export interface StridedFinish {
+  /** Written in the call's dtype. */
+  readonly data: FloatArray;
+  readonly divisor: number;
+  /** Divide by the weight sums (a weighted mean), not by `divisor`. */
+  readonly weighted: boolean;
 }
 
 function isArray(src: Source): src is FloatArray {
@@ -209,7 +210,7 @@ export class Heap {
   #f32 = new Float32Array(0);
   #f64 = new Float64Array(0);
   #u8 = new Uint8Array(0);
-  /** The accumulator state, the first two chunk regions, and the scalar slot. */
+  /** The accumulator state and the first two chunk regions (the scalar slot and the plan sit at fixed offsets from `scratch`). */
   readonly #state: number;
   readonly #regionA: number;
   readonly #regionB: number;
@@ -502,10 +503,15 @@ export class Heap {
     const bytes = k.bytes;
     try {
       // 1. Every allocation first: each may grow memory and detach earlier views.
+      // Which operands are read in place is decided once, before any allocation (a view of
+      // this memory would be detached by a grow, and then no longer recognised).
+      const copied: Array<Source | null> = [];
       const hold = (src: Source | null, what: string): number => {
         if (src === null) return 0;
         const at = this.#inPlace(src, dtype);
-        return at >= 0 ? at : this.#take(sourceSize(src) * bytes, fn, what);
+        if (at >= 0) return at;
+        copied.push(src);
+        return this.#take(sourceSize(src) * bytes, fn, what);
       };
       const pa = hold(call.a, "'input'");
       const pb = hold(call.b, "'target'");
@@ -518,11 +524,11 @@ export class Heap {
       let scratch = 0;
       let finished = 0;
       if (call.kind === REDUCE_STRIDED) {
-        const withWeight = call.outWeight !== null || call.withWeight === true;
+        const withWeight = call.outWeight !== null || call.finish?.weighted === true;
         out = this.#take(call.outCount * 8, fn, "the reduced loss");
         if (withWeight) outWeight = this.#take(call.outCount * 8, fn, "the weight sums");
         scratch = this.#take(call.outCount * (withWeight ? 16 : 8), fn, "the reduction scratch");
-        if (call.finish !== undefined) finished = this.#take(call.outCount * bytes, fn, "the result");
+        if (call.finish !== null) finished = this.#take(call.outCount * bytes, fn, "the result");
       } else {
         out = this.#take(call.outCount * bytes, fn, call.kind === NONE_STRIDED ? "the loss" : "the gradient");
         if (call.kind === GRAD_REDUCE_STRIDED) scratch = this.#take(call.outCount * 16, fn, "the reduction scratch");
@@ -530,7 +536,7 @@ export class Heap {
       // 2. Copy operands in, through views derived now.
       const view = this.view(dtype);
       const copyIn = (src: Source | null, ptr: number): void => {
-        if (src !== null && this.#inPlace(src, dtype) !== ptr) this.#copyRange(src, 0, sourceSize(src), ptr, view);
+        if (src !== null && copied.includes(src)) this.#copyRange(src, 0, sourceSize(src), ptr, view);
       };
       copyIn(call.a, pa);
       copyIn(call.b, pb);
@@ -564,10 +570,10 @@ export class Heap {
       }
       // 4. Copy results out.
       if (call.kind === REDUCE_STRIDED) {
-        if (call.finish !== undefined) {
-          k.finish(out, outWeight, call.divisor ?? 1, call.outCount, finished);
+        if (call.finish !== null) {
+          k.finish(out, call.finish.weighted ? outWeight : 0, call.finish.divisor, call.outCount, finished);
           const result = this.view(dtype);
-          call.finish.set(result.subarray(finished >>> shift, (finished >>> shift) + call.outCount));
+          call.finish.data.set(result.subarray(finished >>> shift, (finished >>> shift) + call.outCount));
         }
         const f64 = this.view("float64");
         if (call.outLoss !== null) call.outLoss.set(f64.subarray(out >>> 3, (out >>> 3) + call.outCount));

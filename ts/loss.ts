@@ -14,6 +14,7 @@ import {
   type FloatArray,
   type Heap,
   type Source,
+  type StridedFinish,
 } from "./heap.js";
 import { MEAN, NONE, SUM, parseOptions, type MseLossOptions, type ParsedOptions } from "./options.js";
 import {
@@ -248,6 +249,7 @@ export function lossElements(p: Prepared): FloatArray {
     out,
     outLoss: null,
     outWeight: null,
+    finish: null,
   });
   return out;
 }
@@ -272,20 +274,13 @@ export function reduceAll(p: Prepared, sums: Float64Array): void {
   sums[1] = weight === null ? 0 : (weight[0] as number);
 }
 
-/** The finished result an `axis` reduction's kernel writes (see `StridedCall.finish`). */
-interface Finish {
-  readonly data: FloatArray;
-  readonly divisor: number;
-  readonly withWeight: boolean;
-}
-
 function reduceStrided(
   p: Prepared,
   mask: readonly boolean[],
   outCount: number,
   loss: Float64Array | null,
   weight: Float64Array | null,
-  finish: Finish | null = null,
+  finish: StridedFinish | null = null,
 ): number {
   const plan = planScratch;
   const reducedDims = buildPlan(plan, p.shape, mask, operandStrides(p, null));
@@ -305,7 +300,7 @@ function reduceStrided(
     out: null,
     outLoss: loss,
     outWeight: weight,
-    ...(finish === null ? {} : { finish: finish.data, divisor: finish.divisor, withWeight: finish.withWeight }),
+    finish,
   });
   return reducedDims;
 }
@@ -364,18 +359,20 @@ export function forward(p: Prepared, o: ParsedOptions, sums: WeightSums | null =
   const count = red.outCount;
   const data = makeArray(p.dtype, count);
   const divisor = o.reduction === SUM ? 1 : red.reducedCount;
-  // The weight sums leave wasm memory only for a caller that needs them (the gradient).
-  const weightOut = sums !== null && weighted ? new Float64Array(count) : null;
-  if (sums !== null) sums.axisWeights = weightOut;
-  // The kernel divides and rounds to the dtype itself: no float64 copy of the sums and no
-  // JS loop over them (a million outputs are common here; this was 40% of such a call).
-  if (count > 0 && red.reducedCount > 1 && reduceStrided(p, red.mask, count, null, weightOut, { data, divisor, withWeight: weighted }) > 0) {
+  if (count > 0 && red.reducedCount > 1) {
+    // The kernel divides and rounds to the dtype itself: no float64 copy of the sums and
+    // no JS loop over them (a million outputs are common here; this was 40% of such a
+    // call). The weight sums leave wasm memory only for a caller that needs them (the
+    // gradient of a weighted mean).
+    const weightOut = sums !== null && weighted ? new Float64Array(count) : null;
+    if (sums !== null) sums.axisWeights = weightOut;
+    reduceStrided(p, red.mask, count, null, weightOut, { data, divisor, weighted });
     return { data, shape: red.outShape.slice() };
   }
   // No element, or only size-1 dims reduced (each output is one element): the sums come
   // from JS.
   const { loss, weight } = axisSums(p, red, weighted);
-  if (weightOut !== null && weight !== null) weightOut.set(weight);
+  if (sums !== null) sums.axisWeights = weight;
   // One loop per case, nothing re-read per element.
   if (o.reduction === SUM) {
     data.set(loss);

@@ -2,14 +2,15 @@
 // mseLoss and mseLossWithGrad compute tiny typed arrays here instead of copying them into
 // wasm memory (two TypedArray#set calls cost more than this whole sum); mseLossWithGrad
 // also tiny WasmTensors, read through the memory view, to skip the fused kernel's
-// chunk driver and the copy out. This is not an approximation: it replays crate/src/kernels.rs step by step (one step, or
-// one zero-padded step, of four accumulators; the block's widening; the final lane sum)
-// with Math.fround for every float32 operation, so it returns the same bits as both
-// wasm builds. test/small.test.ts checks that on every length 0..16.
+// chunk driver and the copy out. This is not an approximation: it replays
+// crate/src/kernels.rs step by step (one step, or one zero-padded step, of four
+// accumulators; the block's combination and widening; the final lane sum) with Math.fround
+// for every float32 operation, so it returns the same bits as both wasm builds.
+// test/small.test.ts checks that on every length 0..16.
 //
 // The block goes into a zero compensated state, whose TwoSum and `value` round back to
 // the plain sum of the two widened lanes (proof at `kernels::sum_squared_once`): the
-// replay ends with `l0 + l1`.
+// replay ends with that sum of its two lanes.
 
 /** Largest length the JS replay handles. */
 export const SMALL_MAX = 16;
