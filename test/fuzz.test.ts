@@ -400,8 +400,9 @@ describe("bad array arguments in every position", () => {
 
   it("typed-array subclasses that lie about their length: the true length is used, or the argument is rejected", () => {
     const problems: string[] = [];
-    // 4: the JS replay; 100: one TypedArray#set; 5000: chunked copies (plain arrays only).
-    for (const n of [4, 100, 5000]) {
+    // 4: the JS replay; 100 and 5000: one TypedArray#set; 20000: chunked copies (more than
+    // one 64 KiB chunk of float32: plain arrays only).
+    for (const n of [4, 100, 5000, 20000]) {
       for (const Lying of [LyingShort, LyingLong]) {
         const x = new Lying(n);
         const v = (i: number): number => (i % 64) + 1;

@@ -77,9 +77,9 @@ describe.each(["float32", "float64"] as const)("mseLossWithGrad on plain %s arra
 
 describe.each(["float32", "float64"] as const)("mseLossWithGrad on %s WasmTensors", (dtype) => {
   it("equals the general path (tensor-like operands) bit for bit, in the input's shape", () => {
-    // Sizes below and above one scratch chunk (4096 float32 / 2048 float64 elements).
-    // Up to 16 elements the JS replay reads the tensors through the memory view.
-    for (const shape of [[1], [3], [15], [16], [2, 8], [2, 2, 3], [17], [2, 40], [3, 129], [1000], [5000], [3, 2001]]) {
+    // Sizes below and above one scratch chunk (CHUNK_BYTES: 16384 float32 / 8192 float64
+    // elements). Up to 16 elements the JS replay reads the tensors through the memory view.
+    for (const shape of [[1], [3], [15], [16], [2, 8], [2, 2, 3], [17], [2, 40], [3, 129], [1000], [5000], [20000], [3, 6001]]) {
       const n = shape.reduce((p, d) => p * d, 1);
       const a = alloc(dtype, shape);
       const b = alloc(dtype, shape);
@@ -110,7 +110,7 @@ describe.each(["float32", "float64"] as const)("%s typed-array views of wasm mem
   it("read in place (above one chunk) or copied: the WasmTensors' bits either way", () => {
     // A WasmTensor's `.view` passed as a plain typed array: up to one chunk it is copied,
     // beyond it the chunk driver reads it where it is.
-    for (const n of [16, 100, 4096, 5000, 6003]) {
+    for (const n of [16, 100, 4096, 5000, 20000, 40003]) {
       const a = alloc(dtype, [n]);
       const b = alloc(dtype, [n]);
       a.view.set(values(n, n + 11));
