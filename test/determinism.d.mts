@@ -39,6 +39,8 @@ export function allCases(): DigestCase[];
 export function toArgument(o: DigestOperand): unknown;
 export function runCase(lib: DigestLibrary, c: DigestCase): unknown;
 export function encodeResult(r: unknown): Uint8Array;
+export function encodedResults(lib: DigestLibrary, cases?: DigestCase[]): Uint8Array[];
+export function differingCases(a: Uint8Array[], b: Uint8Array[]): number[];
 export const GROUP: number;
 export function digestOf(lib: DigestLibrary, cases?: DigestCase[]): Promise<Digest>;
 export function digestOfEncoded(encoded: Uint8Array[]): Promise<Digest>;

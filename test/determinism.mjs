@@ -253,12 +253,28 @@ async function sha256(bytes) {
 /** Cases per group in the digest file: a mismatch names the group(s) it is in. */
 export const GROUP = 25;
 
+/** The encoded result of every case, in order (what the digests and the workers compare). */
+export function encodedResults(lib, cases = allCases()) {
+  return cases.map((c) => encodeResult(runCase(lib, c)));
+}
+
+/** The indices at which two lists of encoded results differ (a missing entry counts). */
+export function differingCases(a, b) {
+  const out = [];
+  for (let i = 0; i < Math.max(a.length, b.length); i++) {
+    const x = a[i];
+    const y = b[i];
+    if (!x || !y || x.length !== y.length || x.some((v, k) => v !== y[k])) out.push(i);
+  }
+  return out;
+}
+
 /**
  * SHA-256 of the concatenated encodings of every case's result, plus one digest per
  * group of GROUP cases (to localise a difference).
  */
 export async function digestOf(lib, cases = allCases()) {
-  return digestOfEncoded(cases.map((c) => encodeResult(runCase(lib, c))));
+  return digestOfEncoded(encodedResults(lib, cases));
 }
 
 /** The digest of already encoded results (e.g. computed in a worker). */

@@ -4,7 +4,7 @@
 
 import { describe, expect, it } from "vitest";
 import * as lib from "../../ts/index.js";
-import { allCases, encodeResult, runCase } from "../determinism.mjs";
+import { differingCases, encodedResults } from "../determinism.mjs";
 import { freshInstance } from "../helpers/instance.js";
 import { captureWarnings } from "../helpers/warnings.js";
 
@@ -16,18 +16,12 @@ describe("Web Workers", () => {
     try {
       expect(workers.map((w) => w.where)).toEqual(["worker", "worker"]);
       const inits = await Promise.all([workers[0]!.initConcurrently(10), workers[1]!.initConcurrently(10, { simd: false })]);
-      const mine = allCases().map((c) => encodeResult(runCase(lib, c)));
+      const mine = encodedResults(lib);
       for (const [i, w] of workers.entries()) {
         expect(await w.backend()).toBe(i === 0 ? "simd" : "scalar");
         expect(inits[i]!.statuses).toEqual(new Array(10).fill("fulfilled"));
         expect(inits[i]!.instantiations, "module instances created by ten concurrent init() calls").toBe(1);
-        const results = await w.digest();
-        const differing: number[] = [];
-        mine.forEach((m, k) => {
-          const r = results[k];
-          if (!r || r.length !== m.length || r.some((v, j) => v !== m[j])) differing.push(k);
-        });
-        expect(differing, `worker ${i} (${await w.backend()}) differs from the page in these cases`).toEqual([]);
+        expect(differingCases(await w.digest(), mine), `worker ${i} (${await w.backend()}) differs from the page in these cases`).toEqual([]);
       }
     } finally {
       for (const w of workers) w.close();

@@ -2,12 +2,12 @@
 // the Web Worker of test/helpers/instance.ts. No vitest import: the worker uses it.
 import type { Case } from "../cases.js";
 import { describeCase, runAll } from "../cases.js";
-import { allCases, encodeResult, runCase } from "../determinism.mjs";
+import { encodedResults } from "../determinism.mjs";
 import type { Lib } from "./calls.js";
 
 /** The encoded results of test/determinism.mjs's cases. */
 export function digestResults(lib: Lib): Uint8Array[] {
-  return allCases().map((c) => encodeResult(runCase(lib, c)));
+  return encodedResults(lib);
 }
 
 /** Every API on each case (test/cases.ts); throws if the heap does not return to its baseline. */

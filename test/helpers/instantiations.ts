@@ -12,8 +12,16 @@ export interface ConcurrentInits {
 const isMse = (instance: unknown): boolean =>
   instance instanceof WebAssembly.Instance && typeof (instance.exports as Record<string, unknown>).mse_alloc === "function";
 
-/** Runs the promises `start` returns side by side, counting mse-wasm instantiations. */
+let counting = false;
+
+/**
+ * Runs the promises `start` returns side by side, counting mse-wasm instantiations. Not
+ * re-entrant: the counters patch this realm's WebAssembly, so overlapping counts in one
+ * realm would count each other's instances (and restore the globals out of order).
+ */
 export async function countInstantiations(start: () => Array<Promise<unknown>>): Promise<ConcurrentInits> {
+  if (counting) throw new Error("countInstantiations: already counting in this realm");
+  counting = true;
   const wasm = WebAssembly as unknown as Record<string, unknown>;
   const instantiate = WebAssembly.instantiate;
   const Instance = WebAssembly.Instance;
@@ -38,5 +46,6 @@ export async function countInstantiations(start: () => Array<Promise<unknown>>):
   } finally {
     wasm.instantiate = instantiate;
     wasm.Instance = Instance;
+    counting = false;
   }
 }

@@ -28,12 +28,11 @@ CountingInstance.prototype = OriginalInstance.prototype;
 WebAssembly.Instance = CountingInstance;
 
 const lib = await import(workerData.entry);
-const { allCases, encodeResult, runCase } = await import(workerData.cases);
+const { encodedResults } = await import(workerData.cases);
 
 const first = lib.init(workerData.simd === false ? { simd: false } : undefined);
 const settled = await Promise.allSettled([first, ...Array.from({ length: 9 }, () => lib.init())]);
-const cases = allCases();
-const results = cases.map((c) => encodeResult(runCase(lib, c)));
+const results = encodedResults(lib);
 parentPort.postMessage({
   backend: lib.backend(),
   instances,

@@ -4,7 +4,8 @@
 
 import { describe, expect, it, vi } from "vitest";
 import * as lib from "../../ts/index.js";
-import { allCases, encodeResult, runCase } from "../determinism.mjs";
+import { differingCases, encodedResults } from "../determinism.mjs";
+import { countInstantiations } from "../helpers/instantiations.js";
 import type { Lib } from "../forms.js";
 import { captureWarnings } from "../helpers/warnings.js";
 
@@ -49,20 +50,6 @@ function runWorker(wt: WorkerThreads, simd: boolean): Promise<WorkerReport> {
   });
 }
 
-function mainResults(l: Lib): Uint8Array[] {
-  return allCases().map((c) => encodeResult(runCase(l, c)));
-}
-
-function differingCases(a: Uint8Array[], b: Uint8Array[]): number[] {
-  const out: number[] = [];
-  for (let i = 0; i < Math.max(a.length, b.length); i++) {
-    const x = a[i];
-    const y = b[i];
-    if (!x || !y || x.length !== y.length || x.some((v, k) => v !== y[k])) out.push(i);
-  }
-  return out;
-}
-
 describe("worker_threads", () => {
   it("four concurrent workers (SIMD and scalar) compute bit-identically what the main thread computes", async () => {
     captureWarnings();
@@ -70,7 +57,7 @@ describe("worker_threads", () => {
     await lib.init();
     const wt = (await import(/* @vite-ignore */ "node:worker_threads" as string)) as WorkerThreads;
     const reports = await Promise.all([runWorker(wt, true), runWorker(wt, false), runWorker(wt, true), runWorker(wt, false)]);
-    const mine = mainResults(lib as Lib);
+    const mine = encodedResults(lib as Lib);
     reports.forEach((r, i) => {
       expect(r.backend, `worker ${i}`).toBe(i % 2 === 0 ? "simd" : "scalar");
       expect(r.initResults, `worker ${i}: ten concurrent init() calls`).toEqual(new Array(10).fill("fulfilled"));
@@ -85,41 +72,13 @@ describe("concurrent init() in one realm", () => {
   it("ten concurrent init() calls resolve and create one instance; later init()/initSync() create none", async () => {
     vi.resetModules();
     const fresh = (await import("../../ts/index.js")) as Lib;
-    let instances = 0;
-    const count = (instance: WebAssembly.Instance | undefined): void => {
-      if (instance && typeof (instance.exports as Record<string, unknown>).mse_alloc === "function") instances++;
-    };
-    const wasm = WebAssembly as unknown as Record<string, unknown>;
-    const originalInstantiate = WebAssembly.instantiate;
-    const OriginalInstance = WebAssembly.Instance;
-    wasm.instantiate = async function (this: unknown, ...args: unknown[]) {
-      const r = (await (originalInstantiate as (...a: unknown[]) => Promise<unknown>).apply(this, args)) as
-        | WebAssembly.Instance
-        | WebAssembly.WebAssemblyInstantiatedSource;
-      count(r instanceof OriginalInstance ? r : r.instance);
-      return r;
-    };
-    function CountingInstance(module: WebAssembly.Module, imports?: WebAssembly.Imports): WebAssembly.Instance {
-      const i = new OriginalInstance(module, imports);
-      count(i);
-      return i;
-    }
-    CountingInstance.prototype = OriginalInstance.prototype;
-    wasm.Instance = CountingInstance;
-    try {
-      const promises = Array.from({ length: 10 }, () => fresh.init());
-      const settled = await Promise.allSettled(promises);
-      expect(settled.map((s) => s.status)).toEqual(new Array(10).fill("fulfilled"));
-      expect(instances).toBe(1);
-      await fresh.init();
-      fresh.initSync();
-      await Promise.all([fresh.init(), fresh.init()]);
-      expect(instances).toBe(1);
-      expect(fresh.mseLoss([1, 2, 3], [1, 2, 5], { reduction: "sum" })).toBe(4);
-    } finally {
-      wasm.instantiate = originalInstantiate;
-      wasm.Instance = OriginalInstance;
-    }
+    const first = await countInstantiations(() => Array.from({ length: 10 }, () => fresh.init()));
+    expect(first.statuses).toEqual(new Array(10).fill("fulfilled"));
+    expect(first.instantiations).toBe(1);
+    const later = await countInstantiations(() => [fresh.init(), (async () => fresh.initSync())(), fresh.init(), fresh.init()]);
+    expect(later.statuses).toEqual(new Array(4).fill("fulfilled"));
+    expect(later.instantiations).toBe(0);
+    expect(fresh.mseLoss([1, 2, 3], [1, 2, 5], { reduction: "sum" })).toBe(4);
   });
 });
 
