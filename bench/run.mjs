@@ -220,7 +220,8 @@ async function main() {
   };
   const outDir = path.join(here, "results");
   mkdirSync(outDir, { recursive: true });
-  // --sizes / --rounds runs are partial: written under names git ignores (bench/results/*.tmp)
+  // Narrowed runs (--sizes, --rounds, --no-tf, --no-native, --gc) are partial: written under
+  // names git ignores (bench/results/*.tmp)
   const partial = option("sizes") !== undefined || option("rounds") !== undefined || flag("no-tf") || flag("no-native") || forceGc;
   const stem = partial ? "partial" : quick ? "latest-quick" : "latest";
   const ext = partial ? ".tmp" : "";

@@ -207,6 +207,9 @@ function buildWasm(toolchain, variant, stamp) {
   );
 }
 
+/** What the TypeScript emits must have written (checked after it, and for staleness). */
+const TS_OUTPUTS = [r("dist", "esm", "index.js"), r("dist", "esm", "index.d.ts"), r("dist", "cjs", "index.js"), r("dist", "cjs", "index.d.ts")];
+
 function tsc(project, flags) {
   const tscJs = r("node_modules", "typescript", "bin", "tsc");
   if (!fs.existsSync(tscJs)) throw new BuildError("typescript is not installed: run `npm run setup` (or npm ci)");
@@ -247,7 +250,7 @@ async function buildTs() {
   copyDeclarations(r("dist", "esm"), r("dist", "cjs"));
   // dist/cjs/*.js are CommonJS inside a "type": "module" package.
   fs.writeFileSync(r("dist", "cjs", "package.json"), JSON.stringify({ type: "commonjs" }, null, 2) + "\n");
-  for (const f of [r("dist", "esm", "index.js"), r("dist", "esm", "index.d.ts"), r("dist", "cjs", "index.js"), r("dist", "cjs", "index.d.ts")]) {
+  for (const f of TS_OUTPUTS) {
     if (!fs.existsSync(f)) throw new BuildError(`tsc did not write ${rel(f)}`);
   }
 }
@@ -281,11 +284,7 @@ export async function build({ force = false, quiet = false } = {}) {
   stamp.tools = toolsId;
   if (didSomething) writeStamp(stamp);
 
-  const tsDone = Math.min(
-    mtime(r("dist", "esm", "index.js")),
-    mtime(r("dist", "cjs", "index.js")),
-    mtime(r("dist", "cjs", "package.json")),
-  );
+  const tsDone = Math.min(...[...TS_OUTPUTS, r("dist", "cjs", "package.json")].map(mtime));
   if (force || tsDone < 0 || tsInputsMtime() > tsDone) {
     await buildTs();
     didSomething = true;

@@ -170,7 +170,8 @@ function npmInstall() {
   say(`node_modules is not current (${problems.slice(0, 3).join("; ")}${problems.length > 3 ? "; ..." : ""})`);
   say(`npm ${args.join(" ")}`);
   const res = run(npm, args, {
-    // Debian's chromium is the browser: playwright must not try to download its own.
+    // No browser download inside npm: setup chooses the browser itself (the distribution's
+    // Chromium, else Playwright's via downloadChromium below).
     env: { PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD: "1", npm_config_audit: "false", npm_config_fund: "false" },
   });
   if (!res.ok) throw new SetupError(`npm ${args[0]} failed (exit ${res.status})`);

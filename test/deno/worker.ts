@@ -1,4 +1,4 @@
-// Worker for test/deno/smoke.test.ts: a Worker has its own module graph, hence its own
+// Worker for test/deno/worker.test.ts: a Worker has its own module graph, hence its own
 // mse-wasm instance, which can be initialised differently from the test's.
 // Message in: { mode: "scalar" | "initSync", cases: [{ name, dtype, input, target }] }.
 // Message out: { backend, values: { [name]: { mean, sum } } } or { error }.
