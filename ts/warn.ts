@@ -8,12 +8,21 @@
  */
 const SEEN = Symbol.for("mse-wasm.warnings-shown");
 
+/** This copy's own set, where `globalThis` takes no new property (frozen, e.g. SES lockdown). */
+let local: Set<string> | null = null;
+
 function seenMessages(): Set<string> {
   const holder = globalThis as { [SEEN]?: unknown };
   const existing = holder[SEEN];
   if (existing instanceof Set) return existing as Set<string>;
+  if (local !== null) return local;
   const created = new Set<string>();
-  Object.defineProperty(globalThis, SEEN, { value: created, configurable: true, enumerable: false, writable: false });
+  try {
+    Object.defineProperty(globalThis, SEEN, { value: created, configurable: true, enumerable: false, writable: false });
+  } catch {
+    // A warning must never make the call that raised it fail: once per copy instead.
+    local = created;
+  }
   return created;
 }
 

@@ -29,4 +29,31 @@ describe("warnings once per process", () => {
     expect(shown).toHaveLength(2);
     expect(shown[1]).toContain("input size (torch.Size([7]))");
   });
+
+  it("where globalThis takes no new property, warnings still show once and never fail the call", async () => {
+    const key = Symbol.for("mse-wasm.warnings-shown");
+    const g = globalThis as Record<symbol, unknown>;
+    const saved = Object.getOwnPropertyDescriptor(g, key);
+    delete g[key];
+    const define = Object.defineProperty;
+    vi.spyOn(Object, "defineProperty").mockImplementation(((target: object, p: PropertyKey, d: PropertyDescriptor) => {
+      if (target === globalThis && p === key) throw new TypeError("Cannot define property on a frozen object");
+      return define(target, p, d);
+    }) as typeof Object.defineProperty);
+    try {
+      vi.resetModules();
+      const lib = await import("../../ts/index.js");
+      await lib.init();
+      const shown: string[] = [];
+      vi.spyOn(process, "emitWarning").mockImplementation((w: string | Error) => {
+        shown.push(typeof w === "string" ? w : w.message);
+      });
+      expect(lib.mseLoss([1, 2, 3], [1], { reduction: "sum" })).toBe(5);
+      expect(lib.mseLoss([1, 2, 3], [1], { reduction: "sum" })).toBe(5);
+      expect(shown).toHaveLength(1);
+    } finally {
+      vi.restoreAllMocks();
+      if (saved !== undefined) Object.defineProperty(g, key, saved);
+    }
+  });
 });
