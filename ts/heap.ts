@@ -167,8 +167,11 @@ export interface StridedCall {
   readonly norm: number;
   /** Elements the kernel writes (per output). */
   readonly outCount: number;
-  /** NONE_STRIDED / GRAD_*: the result, any float dtype (converted on copy-out). */
-  readonly out: FloatArray | null;
+  /**
+   * NONE_STRIDED / GRAD_*: where the result goes, any float dtype (converted on copy-out):
+   * a JS array, or wasm memory (a caller's `out`) not among the operands.
+   */
+  readonly out: Source | null;
   /** REDUCE_STRIDED: per-output loss sums and weight sums, each copied out when given. */
   readonly outLoss: Float64Array | null;
   readonly outWeight: Float64Array | null;
@@ -185,7 +188,7 @@ export interface StridedFinish {
   readonly weighted: boolean;
 }
 
-function isArray(src: Source): src is FloatArray {
+export function isArray(src: Source): src is FloatArray {
   return src instanceof Float32Array || src instanceof Float64Array;
 }
 
@@ -379,6 +382,40 @@ export class Heap {
     }
   }
 
+  /**
+   * Writes `values` (a view of this memory) to elements `at ..` of `dest`, converting to
+   * its dtype: a JS array, or wasm memory (a memmove within the buffer for one dtype).
+   */
+  copyOut(dest: Source, at: number, values: FloatArray): void {
+    if (isArray(dest)) {
+      dest.set(values, at);
+    } else {
+      this.view(dest.dtype).set(values, (dest.ptr >>> (dest.dtype === "float32" ? 2 : 3)) + at);
+    }
+  }
+
+  /**
+   * Whether `dest` shares memory with any of `sources`: then writing it while they are
+   * read would change them (and would alias in the kernels), so results go through a
+   * temporary first.
+   */
+  overlaps(dest: Source, sources: readonly (Source | null)[]): boolean {
+    const memory = this.memory.buffer;
+    const destBuffer = isArray(dest) ? getBuffer.call(dest) : memory;
+    const destStart = isArray(dest) ? (getByteOffset.call(dest) as number) : dest.ptr;
+    const destEnd = destStart + (isArray(dest) ? typedLength(dest) * dest.BYTES_PER_ELEMENT : dest.size * (dest.dtype === "float32" ? 4 : 8));
+    if (destEnd === destStart) return false;
+    for (const src of sources) {
+      if (src === null) continue;
+      const buffer = isArray(src) ? getBuffer.call(src) : memory;
+      if (buffer !== destBuffer) continue;
+      const start = isArray(src) ? (getByteOffset.call(src) as number) : src.ptr;
+      const end = start + (isArray(src) ? typedLength(src) * src.BYTES_PER_ELEMENT : src.size * (src.dtype === "float32" ? 4 : 8));
+      if (start < destEnd && destStart < end) return true;
+    }
+    return false;
+  }
+
   /** Elements `start .. start + count` of `src` (read in place at `at`, or if -1 copied to `region`). */
   #place(src: Source, at: number, start: number, count: number, region: number, view: FloatArray): number {
     if (at >= 0) return at + start * view.BYTES_PER_ELEMENT;
@@ -398,7 +435,9 @@ export class Heap {
   /**
    * Runs a contiguous kernel over `n` elements of equally shaped operands in `dtype`
    * math. Operands that are not in wasm memory as `dtype` go through the chunk regions;
-   * outputs are copied (and converted) into `gradOut` / `lossOut`. SUM and FUSED
+   * outputs are copied (and converted) into `gradOut` / `lossOut`, except that a
+   * `gradOut` in wasm memory of the `dtype` (a caller's `out` that no operand shares) is
+   * written by the kernel in place. SUM and FUSED
    * without `lossOut` leave the sums in the state (`stateLoss`, `stateWeight`).
    * `g === null` uses `gScalar` for every element.
    */
@@ -412,11 +451,13 @@ export class Heap {
     g: Source | null,
     gScalar: number,
     norm: number,
-    gradOut: FloatArray | null,
+    gradOut: Source | null,
     lossOut: FloatArray | null,
   ): void {
     const k = dtype === "float32" ? this.#k32 : this.#k64;
     const shift = dtype === "float32" ? 2 : 3;
+    // A gradient destination in wasm memory of the kernel's dtype is written in place.
+    const gradAt = gradOut !== null && !isArray(gradOut) && gradOut.dtype === dtype ? gradOut.ptr : -1;
     const base = this.scratch;
     const state = this.#state;
     // No allocation happens below, so the views stay valid for the whole call.
@@ -435,7 +476,10 @@ export class Heap {
     const ib = this.#inPlace(b, dtype);
     const iw = w === null ? 0 : this.#inPlace(w, dtype);
     const ig = g === null ? 0 : this.#inPlace(g, dtype);
-    const copying = kind !== SUM || ia < 0 || ib < 0 || iw < 0 || ig < 0;
+    // One kernel call over everything when nothing goes through the chunk regions (chunk
+    // ends are block ends: the sums take the same steps either way, the same bits).
+    const outputInPlace = kind === SUM || (kind !== NONE && gradAt >= 0 && lossOut === null);
+    const copying = !outputInPlace || ia < 0 || ib < 0 || iw < 0 || ig < 0;
     const step = copying ? CHUNK_BYTES >>> shift : n;
     const outGrad = base + 4 * CHUNK_BYTES;
     const outLoss = base + 5 * CHUNK_BYTES;
@@ -454,12 +498,20 @@ export class Heap {
           (lossOut as FloatArray).set(view.subarray(outLoss >>> shift, (outLoss >>> shift) + c), i);
           break;
         case GRAD:
-          k.grad(pa, pb, pw, gPtr, gStride, norm, c, outGrad);
-          (gradOut as FloatArray).set(view.subarray(outGrad >>> shift, (outGrad >>> shift) + c), i);
+          if (gradAt >= 0) {
+            k.grad(pa, pb, pw, gPtr, gStride, norm, c, gradAt + i * (1 << shift));
+          } else {
+            k.grad(pa, pb, pw, gPtr, gStride, norm, c, outGrad);
+            this.copyOut(gradOut as Source, i, view.subarray(outGrad >>> shift, (outGrad >>> shift) + c));
+          }
           break;
         default:
-          k.fused(state, pa, pb, pw, gPtr, gStride, norm, c, outGrad, lossOut === null ? 0 : outLoss);
-          (gradOut as FloatArray).set(view.subarray(outGrad >>> shift, (outGrad >>> shift) + c), i);
+          if (gradAt >= 0) {
+            k.fused(state, pa, pb, pw, gPtr, gStride, norm, c, gradAt + i * (1 << shift), lossOut === null ? 0 : outLoss);
+          } else {
+            k.fused(state, pa, pb, pw, gPtr, gStride, norm, c, outGrad, lossOut === null ? 0 : outLoss);
+            this.copyOut(gradOut as Source, i, view.subarray(outGrad >>> shift, (outGrad >>> shift) + c));
+          }
           if (lossOut !== null) lossOut.set(view.subarray(outLoss >>> shift, (outLoss >>> shift) + c), i);
           break;
       }
@@ -580,7 +632,7 @@ export class Heap {
         if (call.outWeight !== null) call.outWeight.set(f64.subarray(outWeight >>> 3, (outWeight >>> 3) + call.outCount));
       } else {
         const result = this.view(dtype);
-        (call.out as FloatArray).set(result.subarray(out >>> shift, (out >>> shift) + call.outCount));
+        this.copyOut(call.out as Source, 0, result.subarray(out >>> shift, (out >>> shift) + call.outCount));
       }
     } finally {
       this.#releaseCall();
