@@ -1,9 +1,9 @@
 // Input coercion: every accepted form of an array argument becomes an Operand (its
 // elements, dtype and shape) without converting element types; anything else is an
 // error naming the function, the argument and what was received.
-import { describe, formatShape } from "./errors.js";
-import type { DType, FloatArray, Heap, Source } from "./heap.js";
-import { MAX_RANK, checkShape, numel } from "./shape.js";
+import { ShapeError, describe, formatShape } from "./errors.js";
+import type { DType, FloatArray, Heap, Source, WasmSource } from "./heap.js";
+import { MAX_RANK, checkShape, numel, sameShape } from "./shape.js";
 import { getBuffer, getByteOffset, getLength } from "./intrinsics.js";
 import { WasmTensor, tensorDims, tensorHeap, tensorSource } from "./tensor.js";
 
@@ -242,4 +242,66 @@ export function coerce(heap: Heap | null, fn: string, argument: string, value: u
     return fromTensorLike(heap, fn, argument, value as { data: unknown; shape: unknown });
   }
   throw typeError(fn, argument, value);
+}
+
+/**
+ * The caller's `out` for a gradient, checked against what the call produces: where the
+ * kernels write (a JS-heap array, or wasm memory for a WasmTensor or a view into the
+ * module's memory, so that a memory.grow during the call cannot detach it) and what the
+ * result's `data` is afterwards.
+ */
+export interface OutTarget {
+  readonly dest: Source;
+  /** The caller's array, or for wasm memory a live view of it (re-made after a grow). */
+  data(): FloatArray;
+}
+
+/**
+ * Checks `out` of `fn` against the gradient's `dtype` and `shape` (input's): a
+ * Float32Array / Float64Array of that dtype and element count, or a live WasmTensor of
+ * this module with that dtype and shape. TypeError for another kind or dtype (or a
+ * detached buffer), ShapeError for another size or shape. Allocates nothing.
+ */
+export function coerceOut(heap: Heap, fn: string, value: unknown, dtype: DType, shape: readonly number[]): OutTarget {
+  const size = numel(shape);
+  const arrayName = dtype === "float32" ? "Float32Array" : "Float64Array";
+  const want =
+    `a ${arrayName} of ${size} element${size === 1 ? "" : "s"} or a ${dtype} WasmTensor of shape ` +
+    `${formatShape(shape)} (the gradient has input's dtype and shape)`;
+  if (value instanceof WasmTensor) {
+    if (tensorHeap(value) !== heap) {
+      throw new TypeError(`${fn}: argument 'out' must be ${want} (got a WasmTensor from another mse-wasm module instance)`);
+    }
+    const source = tensorSource(value, fn, "out");
+    const dims = tensorDims(value);
+    if (source.dtype !== dtype) throw new TypeError(`${fn}: argument 'out' must be ${want} (got a ${source.dtype} WasmTensor)`);
+    if (!sameShape(dims, shape)) {
+      throw new ShapeError(`${fn}: argument 'out' must be ${want} (got a WasmTensor of shape ${formatShape(dims)})`);
+    }
+    return { dest: source, data: () => value.view };
+  }
+  const typed = typeof value === "object" && value !== null ? floatArray(fn, "argument 'out'", value) : null;
+  if (typed === null) throw new TypeError(`${fn}: argument 'out' must be ${want} (got ${describe(value)})`);
+  const isF32 = typed instanceof Float32Array;
+  if (isF32 !== (dtype === "float32")) {
+    throw new TypeError(`${fn}: argument 'out' must be ${want} (got a ${isF32 ? "Float32Array" : "Float64Array"})`);
+  }
+  if (typed.length !== size) {
+    throw new ShapeError(
+      `${fn}: argument 'out' must be ${want} (got a ${arrayName} of ${typed.length} element${typed.length === 1 ? "" : "s"})`,
+    );
+  }
+  const dest = arraySource(heap, typed);
+  if (dest === typed) return { dest, data: () => value as FloatArray };
+  const { ptr } = dest as WasmSource;
+  // A view into the module's memory: written through its pointer; `data` is the caller's
+  // view while it is live, else a view of the same elements over the grown memory.
+  return {
+    dest,
+    data: () => {
+      const buffer = heap.memory.buffer;
+      if (getBuffer.call(value) === buffer) return value as FloatArray;
+      return isF32 ? new Float32Array(buffer, ptr, size) : new Float64Array(buffer, ptr, size);
+    },
+  };
 }

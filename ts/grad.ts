@@ -1,5 +1,5 @@
 // Gradients of the MSE loss w.r.t. `input`: mseLossBackward and the fused mseLossWithGrad.
-import type { ArrayArgument, Operand } from "./coerce.js";
+import { coerceOut, type ArrayArgument, type Operand, type OutTarget } from "./coerce.js";
 import { ShapeError, formatShape } from "./errors.js";
 import {
   requireHeap,
@@ -7,6 +7,7 @@ import {
   GRAD,
   GRAD_REDUCE_STRIDED,
   GRAD_STRIDED,
+  isArray,
   type DType,
   type FloatArray,
   type Heap,
@@ -138,20 +139,23 @@ function resolveGrad(p: Prepared, o: ParsedOptions, sums: WeightSums | null): Gr
   return { g: folded, gShape: red.keepShape, gSize: red.outCount, gScalar: 1, norm: 1 };
 }
 
-/** The gradient w.r.t. input of a prepared call; `sums` reuses a forward pass's weight sums. */
-export function gradient(p: Prepared, o: ParsedOptions, sums: WeightSums | null): Tensor {
+/**
+ * The gradient w.r.t. input of a prepared call, written to `out` when given; `sums`
+ * reuses a forward pass's weight sums.
+ */
+export function gradient(p: Prepared, o: ParsedOptions, sums: WeightSums | null, out: OutTarget | null): Tensor {
   const spec = resolveGrad(p, o, sums);
   const input = p.input;
-  const data = makeArray(input.dtype, input.size);
+  const w = p.weight === null ? null : p.weight.source;
+  const data = gradDest(p.heap, out, input.dtype, input.size, input.source, p.target.source, w, spec.g);
   const shape = input.shape.slice();
-  if (p.numel === 0) return { data, shape };
+  if (p.numel === 0) return { data: deliver(p.heap, out, data), shape };
   const T = p.dtype;
   const norm = T === "float32" ? Math.fround(spec.norm) : spec.norm;
-  const w = p.weight === null ? null : p.weight.source;
   if (input.size === p.numel) {
     if (p.contiguous && (spec.g === null || spec.gSize === p.numel)) {
       p.heap.contiguous(GRAD, T, p.numel, input.source, p.target.source, w, spec.g, spec.gScalar, norm, data, null);
-      return { data, shape };
+      return { data: deliver(p.heap, out, data), shape };
     }
     const plan = planScratch;
     buildPlan(plan, p.shape, null, operandStrides(p, spec.g === null ? null : { shape: spec.gShape }));
@@ -160,7 +164,7 @@ export function gradient(p: Prepared, o: ParsedOptions, sums: WeightSums | null)
       a: input.source, b: p.target.source, w, g: spec.g, gScalar: spec.gScalar, norm,
       outCount: p.numel, out: data, outLoss: null, outWeight: null, finish: null,
     });
-    return { data, shape };
+    return { data: deliver(p.heap, out, data), shape };
   }
   // target broadcasting expanded input: sum the elementwise gradient over the dims
   // along which input was broadcast (kept dims = input's own, in its row-major order).
@@ -174,14 +178,15 @@ export function gradient(p: Prepared, o: ParsedOptions, sums: WeightSums | null)
     a: input.source, b: p.target.source, w, g: spec.g, gScalar: spec.gScalar, norm,
     outCount: input.size, out: data, outLoss: null, outWeight: null, finish: null,
   });
-  return { data, shape };
+  return { data: deliver(p.heap, out, data), shape };
 }
 
 /** mseLossBackward with parsed options (also MSELoss.backward). */
 export function backwardWithOptions(fn: string, input: unknown, target: unknown, o: ParsedOptions, gradOutput: unknown): Tensor {
   const heap = requireHeap(fn);
   const p = prepare(fn, heap, input, target, o, gradOutput);
-  return gradient(p, o, null);
+  const out = o.out === undefined ? null : coerceOut(heap, fn, o.out, p.input.dtype, p.input.shape);
+  return gradient(p, o, null, out);
 }
 
 /**
@@ -193,7 +198,7 @@ export function backwardWithOptions(fn: string, input: unknown, target: unknown,
  * elementwise as the kernel computes it: `(input - target) * norm` in the dtype.
  * Returns undefined for anything else.
  */
-function fastWithGrad(heap: Heap, input: unknown, target: unknown, o: ParsedOptions): LossWithGrad | undefined {
+function fastWithGrad(heap: Heap, fn: string, input: unknown, target: unknown, o: ParsedOptions): LossWithGrad | undefined {
   if (o.axis !== null || o.keepdims || o.weight !== undefined || o.gradOutput !== undefined || o.reduction === NONE) {
     return undefined;
   }
@@ -217,20 +222,22 @@ function fastWithGrad(heap: Heap, input: unknown, target: unknown, o: ParsedOpti
     dtype = a instanceof Float32Array ? "float32" : "float64";
     shape = [n];
   }
+  const out = o.out === undefined ? null : coerceOut(heap, fn, o.out, dtype, shape);
   const f32 = dtype === "float32";
   const norm = f32 ? Math.fround(o.reduction === MEAN ? 2 / n : 2) : o.reduction === MEAN ? 2 / n : 2;
-  const grad = makeArray(dtype, n);
+  const dest = gradDest(heap, out, dtype, n, a, b, null, null);
   let sum: number;
   if (n <= SMALL_MAX) {
     // Tiny inputs: the kernels' arithmetic replayed in JS (same bits) costs less than
-    // copying in, calling the fused kernel and copying out. WasmTensors are read in place
-    // through the memory view (element offsets `ia`, `ib`).
+    // copying in, calling the fused kernel and copying out. WasmTensors (and a gradient
+    // destination in wasm memory) are accessed through the memory view at element
+    // offsets `ia`, `ib` (and `ig`).
+    const shift = f32 ? 2 : 3;
     let x: FloatArray;
     let y: FloatArray;
     let ia = 0;
     let ib = 0;
     if (input instanceof WasmTensor) {
-      const shift = f32 ? 2 : 3;
       x = y = heap.view(dtype);
       ia = (a as WasmSource).ptr >>> shift;
       ib = (b as WasmSource).ptr >>> shift;
@@ -238,26 +245,57 @@ function fastWithGrad(heap: Heap, input: unknown, target: unknown, o: ParsedOpti
       x = a as FloatArray;
       y = b as FloatArray;
     }
+    let grad: FloatArray;
+    let ig = 0;
+    if (isArray(dest)) {
+      grad = dest;
+    } else {
+      grad = heap.view(dtype);
+      ig = dest.ptr >>> shift;
+    }
     if (f32) {
-      for (let i = 0; i < n; i++) grad[i] = Math.fround((x[ia + i] as number) - (y[ib + i] as number)) * norm;
+      for (let i = 0; i < n; i++) grad[ig + i] = Math.fround((x[ia + i] as number) - (y[ib + i] as number)) * norm;
       sum = smallSum32(x, ia, y, ib, n);
     } else {
-      for (let i = 0; i < n; i++) grad[i] = ((x[ia + i] as number) - (y[ib + i] as number)) * norm;
+      for (let i = 0; i < n; i++) grad[ig + i] = ((x[ia + i] as number) - (y[ib + i] as number)) * norm;
       sum = smallSum64(x, ia, y, ib, n);
     }
   } else {
-    heap.contiguous(FUSED, dtype, n, a, b, null, null, 1, norm, grad, null);
+    heap.contiguous(FUSED, dtype, n, a, b, null, null, 1, norm, dest, null);
     sum = heap.stateLoss();
   }
-  return { loss: o.reduction === SUM ? sum : sum / n, grad: { data: grad, shape } };
+  return { loss: o.reduction === SUM ? sum : sum / n, grad: { data: deliver(heap, out, dest), shape } };
+}
+
+/**
+ * Where a gradient of `dtype` and `size` elements is written: the caller's `out`, unless
+ * it shares memory with an operand (which writing it would change while it is read),
+ * else a new array (that `deliver` then copies into `out`). Allocates no wasm memory.
+ */
+function gradDest(
+  heap: Heap,
+  out: OutTarget | null,
+  dtype: DType,
+  size: number,
+  ...operands: readonly (Source | null)[]
+): Source {
+  return out !== null && !heap.overlaps(out.dest, operands) ? out.dest : makeArray(dtype, size);
+}
+
+/** The gradient's `data`: `dest` itself, or the caller's `out` (copying `dest` into it if it is a temporary). */
+function deliver(heap: Heap, out: OutTarget | null, dest: Source): FloatArray {
+  if (out === null) return dest as FloatArray;
+  if (dest !== out.dest) heap.copyOut(out.dest, 0, dest as FloatArray);
+  return out.data();
 }
 
 /** mseLossWithGrad with parsed options. */
 export function lossWithGradWithOptions(fn: string, input: unknown, target: unknown, o: ParsedOptions): LossWithGrad {
   const heap = requireHeap(fn);
-  const fast = fastWithGrad(heap, input, target, o);
+  const fast = fastWithGrad(heap, fn, input, target, o);
   if (fast !== undefined) return fast;
   const p = prepare(fn, heap, input, target, o, o.gradOutput);
+  const out = o.out === undefined ? null : coerceOut(heap, fn, o.out, p.input.dtype, p.input.shape);
   if (o.axis === null && p.contiguous && p.numel > 0 && !(o.reduction === MEAN && p.weight !== null)) {
     const spec = resolveGrad(p, o, null);
     if (spec.g === null || spec.gSize === p.numel) {
@@ -265,9 +303,9 @@ export function lossWithGradWithOptions(fn: string, input: unknown, target: unkn
       // kernels (same chunking, same norm, same accumulation scheme).
       const T = p.dtype;
       const norm = T === "float32" ? Math.fround(spec.norm) : spec.norm;
-      const grad = makeArray(p.input.dtype, p.input.size);
-      const lossOut = o.reduction === NONE ? makeArray(T, p.numel) : null;
       const w = p.weight === null ? null : p.weight.source;
+      const grad = gradDest(heap, out, p.input.dtype, p.input.size, p.input.source, p.target.source, w, spec.g);
+      const lossOut = o.reduction === NONE ? makeArray(T, p.numel) : null;
       heap.contiguous(FUSED, T, p.numel, p.input.source, p.target.source, w, spec.g, spec.gScalar, norm, grad, lossOut);
       let loss: number | Tensor;
       if (lossOut !== null) {
@@ -276,12 +314,12 @@ export function lossWithGradWithOptions(fn: string, input: unknown, target: unkn
         const sum = heap.stateLoss();
         loss = fullResult(T, o.reduction === SUM ? sum : sum / p.numel, o.keepdims ? p.shape.map(() => 1) : null);
       }
-      return { loss, grad: { data: grad, shape: p.input.shape.slice() } };
+      return { loss, grad: { data: deliver(heap, out, grad), shape: p.input.shape.slice() } };
     }
   }
   const sums: WeightSums = { weightSum: Number.NaN, axisWeights: null, reduced: null };
   const loss = forward(p, o, sums);
-  return { loss, grad: gradient(p, o, sums) };
+  return { loss, grad: gradient(p, o, sums, out) };
 }
 
 /**

@@ -1,6 +1,7 @@
 // Option validation for mseLoss, mseLossBackward, mseLossWithGrad and MSELoss, with
 // PyTorch's legacy `size_average`/`reduce` mapping and deprecation texts.
 import type { ArrayArgument } from "./coerce.js";
+import type { WasmTensor } from "./tensor.js";
 import { describe } from "./errors.js";
 import { warnOnce } from "./warn.js";
 
@@ -40,6 +41,13 @@ export interface MseLossBackwardOptions extends MseLossOptions {
    * with or without `keepdims`).
    */
   gradOutput?: number | ArrayArgument;
+  /**
+   * Where to write the gradient instead of a new array: a `Float32Array` /
+   * `Float64Array` of `input`'s dtype and element count, or a `WasmTensor` of `input`'s
+   * dtype and shape (then written in place in wasm memory). The result's `grad.data` is
+   * that array (for a WasmTensor: its live `.view`). It may be one of the operands.
+   */
+  out?: Float32Array | Float64Array | WasmTensor;
 }
 
 export const NONE = 0;
@@ -57,6 +65,8 @@ export interface ParsedOptions {
   readonly keepdims: boolean;
   readonly weight: unknown;
   readonly gradOutput: unknown;
+  /** The gradient's destination as given (checked per call), or undefined. */
+  readonly out: unknown;
 }
 
 export const DEFAULT_OPTIONS: ParsedOptions = Object.freeze({
@@ -66,10 +76,11 @@ export const DEFAULT_OPTIONS: ParsedOptions = Object.freeze({
   keepdims: false,
   weight: undefined,
   gradOutput: undefined,
+  out: undefined,
 });
 
 const LOSS_KEYS = new Set(["reduction", "sizeAverage", "reduce", "broadcast", "axis", "keepdims", "weight"]);
-const BACKWARD_KEYS = new Set([...LOSS_KEYS, "gradOutput"]);
+const BACKWARD_KEYS = new Set([...LOSS_KEYS, "gradOutput", "out"]);
 
 const CODES: Readonly<Record<string, ReductionCode>> = { mean: MEAN, sum: SUM, none: NONE };
 
@@ -152,7 +163,7 @@ function unknownOption(fn: string, key: string, withGradOutput: boolean): TypeEr
 }
 
 /**
- * Validates `options` for `fn`. `withGradOutput` admits the `gradOutput` key.
+ * Validates `options` for `fn`. `withGradOutput` admits the `gradOutput` and `out` keys.
  * Throws TypeError (not an object, wrong option types, unknown keys) or RangeError
  * (unknown reduction, non-integer or repeated axis, `axis` with `"none"`).
  */
@@ -193,5 +204,6 @@ export function parseOptions(fn: string, options: unknown, withGradOutput: boole
     keepdims,
     weight: o.weight,
     gradOutput: withGradOutput ? o.gradOutput : undefined,
+    out: withGradOutput ? o.out : undefined,
   };
 }

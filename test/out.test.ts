@@ -1,0 +1,418 @@
+// The `out` option of mseLossBackward and mseLossWithGrad: the gradient written into the
+// caller's Float32Array / Float64Array or WasmTensor. Against torch's input.grad
+// (backward.json, weights.json, axis.json) and bit for bit against the same call without
+// `out`; on every kernel path (the JS replay of tiny inputs, the contiguous chunked and
+// in-place kernels, the strided and the expanded-input kernels); when `out` shares memory
+// with an operand; and its errors, which leave `out` and the heap untouched.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  alloc,
+  heapStats,
+  init,
+  MSELoss,
+  mseLoss,
+  mseLossBackward,
+  mseLossWithGrad,
+  ShapeError,
+  type WasmTensor,
+} from "../ts/index.js";
+import axisJson from "./fixtures/axis.json";
+import backwardJson from "./fixtures/backward.json";
+import weightsJson from "./fixtures/weights.json";
+import {
+  arrayClass,
+  asTensor,
+  bytesEqual,
+  expectTensorMatches,
+  expectTensorNear,
+  gradOutputArg,
+  identical,
+  rtolFor,
+  tensor,
+  type AxisFixture,
+  type BackwardFixture,
+  type DType,
+  type FxTensor,
+  type GradEntry,
+  type WeightsFixture,
+} from "./helpers/fixtures.js";
+import { spreadValues } from "./helpers/random.js";
+import { captureWarnings, type WarningCapture } from "./helpers/warnings.js";
+
+type Options = NonNullable<Parameters<typeof mseLossBackward>[2]>;
+type FloatArray = Float32Array | Float64Array;
+
+const backwardFx = backwardJson as unknown as BackwardFixture;
+const weightsFx = weightsJson as unknown as WeightsFixture;
+const axisFx = axisJson as unknown as AxisFixture;
+
+let warnings: WarningCapture;
+beforeAll(async () => {
+  await init();
+  warnings = captureWarnings(); // broadcast cases warn; forward.test.ts checks the texts
+});
+afterAll(() => warnings.restore());
+
+const JUNK = 12345.5;
+
+/** A JS-heap `out` for a gradient of `dtype` x `size`, filled with junk (every element must be written). */
+function arrayOut(dtype: DType, size: number): FloatArray {
+  return new (arrayClass(dtype))(size).fill(JUNK);
+}
+
+/** A WasmTensor `out` of `dtype` and `shape`, filled with junk. */
+function tensorOut(dtype: DType, shape: readonly number[]): WasmTensor {
+  const t = alloc(dtype, shape);
+  t.view.fill(JUNK);
+  return t;
+}
+
+/** The same gradient, bit for bit. */
+function expectSameBits(got: FloatArray, want: FloatArray, what: string): void {
+  expect(got.constructor, `${what}: dtype`).toBe(want.constructor);
+  expect(bytesEqual(got, want), `${what}: bits`).toBe(true);
+}
+
+/** torch's gradient: bit-exact where torch computes with our formula, else the bound. */
+function checkAgainstTorch(data: FloatArray, shape: number[], e: { grad: FxTensor; grad64?: FxTensor; scale64?: FxTensor; exact?: boolean }, what: string): void {
+  const t = { data, shape };
+  if (e.exact === true) {
+    expectTensorMatches(t, e.grad, 0, what);
+  } else {
+    expectTensorNear(t, e.grad, e.grad64, e.scale64, rtolFor(e.grad.dtype), what);
+  }
+}
+
+/**
+ * Runs `call` with no `out`, with an array `out` and with a WasmTensor `out` (for the
+ * input's dtype and shape); checks that each returns its `out` as `grad.data`, with the
+ * same bits as the call without it, and that the losses agree.
+ */
+function acrossOuts(
+  input: FxTensor,
+  call: (out: FloatArray | WasmTensor | undefined) => { loss?: unknown; grad: unknown },
+  what: string,
+): FloatArray {
+  const plain = call(undefined);
+  const want = asTensor(plain.grad, `${what} (no out)`);
+  const arr = arrayOut(input.dtype, want.data.length);
+  const withArray = call(arr);
+  const gotArray = asTensor(withArray.grad, `${what} (array out)`);
+  expect(gotArray.data, `${what}: grad.data is out`).toBe(arr);
+  expect(gotArray.shape).toEqual(input.shape);
+  expectSameBits(arr, want.data, `${what} (array out)`);
+  const t = tensorOut(input.dtype, input.shape);
+  try {
+    const withTensor = call(t);
+    const gotTensor = asTensor(withTensor.grad, `${what} (WasmTensor out)`);
+    expect(gotTensor.data, `${what}: grad.data is the tensor's view`).toBe(t.view);
+    expect(gotTensor.shape).toEqual(input.shape);
+    expectSameBits(t.view, want.data, `${what} (WasmTensor out)`);
+    if (plain.loss !== undefined) {
+      expect(identical(withArray.loss, plain.loss), `${what}: loss with array out`).toBe(true);
+      expect(identical(withTensor.loss, plain.loss), `${what}: loss with WasmTensor out`).toBe(true);
+    }
+  } finally {
+    t.dispose();
+  }
+  return arr;
+}
+
+function withOut(o: Options, out: FloatArray | WasmTensor | undefined): Options {
+  return out === undefined ? o : { ...o, out };
+}
+
+function gradOptions(e: GradEntry): Options {
+  const g = gradOutputArg(e.gradOutput);
+  return g === undefined ? { reduction: e.reduction } : { reduction: e.reduction, gradOutput: g };
+}
+
+describe("out vs torch input.grad, and the same bits as without out", () => {
+  it.each(backwardFx.cases.map((c) => [c.name, c] as const))("backward: %s", (name, c) => {
+    const x = tensor(c.input);
+    const y = tensor(c.target);
+    for (const e of c.grads) {
+      const what = `${name} ${e.reduction}`;
+      const o = gradOptions(e);
+      const grad = acrossOuts(c.input, (out) => ({ grad: mseLossBackward(x, y, withOut(o, out)) }), `${what} backward`);
+      checkAgainstTorch(grad, c.input.shape, e, what);
+      const fused = acrossOuts(c.input, (out) => mseLossWithGrad(x, y, withOut(o, out)), `${what} withGrad`);
+      checkAgainstTorch(fused, c.input.shape, e, `${what} withGrad`);
+    }
+  });
+
+  it.each(weightsFx.cases.map((c) => [c.name, c] as const))("weights: %s", (name, c) => {
+    const x = tensor(c.input);
+    const y = tensor(c.target);
+    const weight = tensor(c.weight);
+    for (const e of c.grads) {
+      const what = `${name} ${e.reduction}`;
+      const o: Options = { ...gradOptions(e), weight };
+      const grad = acrossOuts(c.input, (out) => ({ grad: mseLossBackward(x, y, withOut(o, out)) }), `${what} backward`);
+      checkAgainstTorch(grad, c.input.shape, e, what);
+      acrossOuts(c.input, (out) => mseLossWithGrad(x, y, withOut(o, out)), `${what} withGrad`);
+    }
+  });
+
+  it.each(axisFx.cases.map((c) => [c.name, c] as const))("axis: %s", (name, c) => {
+    const x = tensor(c.input);
+    const y = tensor(c.target);
+    const o: Options = { reduction: c.reduction, keepdims: c.keepdims };
+    if (c.axis !== null) o.axis = c.axis;
+    if (c.gradOutput !== undefined) o.gradOutput = tensor(c.gradOutput);
+    const grad = acrossOuts(c.input, (out) => ({ grad: mseLossBackward(x, y, withOut(o, out)) }), `${name} backward`);
+    checkAgainstTorch(grad, c.input.shape, c, name);
+    acrossOuts(c.input, (out) => mseLossWithGrad(x, y, withOut(o, out)), `${name} withGrad`);
+  });
+});
+
+describe("out on every kernel path", () => {
+  // 1..40: the JS replay (<= 16) and the first kernel sizes; 20000 and 40003 span several
+  // 64 KiB chunks when copied, and one in-place call when both operands are WasmTensors.
+  const sizes = [1, 2, 3, 15, 16, 17, 31, 40, 257, 20000, 40003];
+  for (const dtype of ["float32", "float64"] as const) {
+    it(`${dtype} pairs of every size: typed arrays and WasmTensors, "mean" and "sum"`, () => {
+      for (const n of sizes) {
+        const a = spreadValues(n, n, 3, dtype);
+        const b = spreadValues(n, n + 7, 3, dtype);
+        const fx: FxTensor = { dtype, shape: [n], data: [] };
+        for (const reduction of ["mean", "sum"] as const) {
+          const what = `${dtype} n=${n} ${reduction}`;
+          acrossOuts(fx, (out) => mseLossWithGrad(a, b, withOut({ reduction }, out)), `${what} withGrad`);
+          acrossOuts(fx, (out) => ({ grad: mseLossBackward(a, b, withOut({ reduction }, out)) }), `${what} backward`);
+          const ta = alloc(dtype, [n]);
+          const tb = alloc(dtype, [n]);
+          try {
+            ta.view.set(a);
+            tb.view.set(b);
+            acrossOuts(fx, (out) => mseLossWithGrad(ta, tb, withOut({ reduction }, out)), `${what} withGrad, WasmTensors`);
+            acrossOuts(fx, (out) => ({ grad: mseLossBackward(ta, tb, withOut({ reduction }, out)) }), `${what} backward, WasmTensors`);
+            // gradOutput and weights take the general planned path
+            const o: Options = { reduction: "none", gradOutput: b, weight: a };
+            acrossOuts(fx, (out) => mseLossWithGrad(ta, tb, withOut(o, out)), `${what} none, weighted, WasmTensors`);
+          } finally {
+            ta.dispose();
+            tb.dispose();
+          }
+        }
+      }
+    });
+  }
+
+  it("mixed dtypes: the gradient is computed in float64 and written in input's dtype", () => {
+    for (const n of [5, 20000]) {
+      const a = spreadValues(n, 1, 2, "float32");
+      const b = spreadValues(n, 2, 2, "float64");
+      const fx: FxTensor = { dtype: "float32", shape: [n], data: [] };
+      acrossOuts(fx, (out) => mseLossWithGrad(a, b, withOut({}, out)), `mixed n=${n}`);
+      acrossOuts(fx, (out) => ({ grad: mseLossBackward(a, b, withOut({ reduction: "sum" }, out)) }), `mixed n=${n} backward`);
+    }
+  });
+
+  it("broadcasting: target expanded by input, and input expanded by target (gradient summed back)", () => {
+    const x = { data: spreadValues(6 * 500, 3, 2, "float32"), shape: [6, 500] };
+    const y = { data: spreadValues(500, 4, 2, "float32"), shape: [500] };
+    const fx: FxTensor = { dtype: "float32", shape: [6, 500], data: [] };
+    acrossOuts(fx, (out) => mseLossWithGrad(x, y, withOut({ broadcast: true }, out)), "target broadcast");
+    const small: FxTensor = { dtype: "float32", shape: [500], data: [] };
+    acrossOuts(small, (out) => ({ grad: mseLossBackward(y, x, withOut({ broadcast: true }, out)) }), "input expanded");
+    acrossOuts(small, (out) => mseLossWithGrad(y, x, withOut({ broadcast: true, axis: 0 }, out)), "input expanded, axis 0");
+  });
+
+  it("an empty input writes nothing and returns out", () => {
+    const out = new Float32Array(0);
+    const r = mseLossWithGrad(new Float32Array(0), new Float32Array(0), { out });
+    expect(Number.isNaN(r.loss as number)).toBe(true);
+    expect(r.grad.data).toBe(out);
+    expect(mseLossBackward(new Float32Array(0), new Float32Array(0), { out }).data).toBe(out);
+  });
+});
+
+describe("out sharing memory with an operand", () => {
+  const n = 20000;
+
+  it("out is input, target or overlaps them in part: the result is as computed from the operands' values", () => {
+    for (const size of [7, n]) {
+      const a0 = spreadValues(size + 3, 11, 2, "float32");
+      const b0 = spreadValues(size, 12, 2, "float32");
+      const want = mseLossWithGrad(a0.subarray(0, size), b0);
+      const wantSum = mseLossBackward(a0.subarray(0, size), b0, { reduction: "sum" });
+      const cases: Array<[string, (a: Float32Array, b: Float32Array) => Float32Array]> = [
+        ["out is input", (a) => a.subarray(0, size)],
+        ["out is target", (_a, b) => b],
+        ["out starts 1 element into input", (a) => a.subarray(1, size + 1)],
+        ["out starts 3 elements into input", (a) => a.subarray(3, size + 3)],
+      ];
+      for (const [what, outOf] of cases) {
+        const a = a0.slice();
+        const b = b0.slice();
+        const out = outOf(a, b);
+        const r = mseLossWithGrad(a.subarray(0, size), b, { out });
+        expect(r.grad.data, what).toBe(out);
+        expect(r.loss, `${what} (n=${size}): loss`).toBe(want.loss);
+        expectSameBits(out, want.grad.data, `${what} (n=${size})`);
+        const a2 = a0.slice();
+        const b2 = b0.slice();
+        const out2 = outOf(a2, b2);
+        const back = mseLossBackward(a2.subarray(0, size), b2, { reduction: "sum", out: out2 });
+        expect(back.data, `${what}: backward`).toBe(out2);
+        expectSameBits(out2, wantSum.data, `${what} (n=${size}), backward "sum"`);
+      }
+    }
+  });
+
+  it("a WasmTensor out that is the input tensor, and a view into it", () => {
+    for (const size of [9, n]) {
+      const a0 = spreadValues(size, 21, 2, "float64");
+      const b0 = spreadValues(size, 22, 2, "float64");
+      const want = mseLossWithGrad(a0, b0, { reduction: "sum" });
+      const ta = alloc("float64", [size]);
+      const tb = alloc("float64", [size]);
+      try {
+        ta.view.set(a0);
+        tb.view.set(b0);
+        const r = mseLossWithGrad(ta, tb, { reduction: "sum", out: ta });
+        expect(r.loss).toBe(want.loss);
+        expect(r.grad.data).toBe(ta.view);
+        expectSameBits(ta.view, want.grad.data, `tensor out = input (n=${size})`);
+        expectSameBits(tb.view, b0, "target unchanged");
+        // a typed-array view into wasm memory as out, overlapping the target tensor
+        ta.view.set(a0);
+        const r2 = mseLossWithGrad(ta, tb, { reduction: "sum", out: tb.view });
+        expect(r2.loss).toBe(want.loss);
+        expectSameBits(r2.grad.data, want.grad.data, `view of target as out (n=${size})`);
+        expectSameBits(tb.view, want.grad.data, "target tensor now holds the gradient");
+        expectSameBits(ta.view, a0, "input unchanged");
+      } finally {
+        ta.dispose();
+        tb.dispose();
+      }
+    }
+  });
+
+  it("out overlapping weight or gradOutput", () => {
+    const size = 3000;
+    const a = spreadValues(size, 31, 2, "float32");
+    const b = spreadValues(size, 32, 2, "float32");
+    const w0 = spreadValues(size, 33, 1, "float32");
+    const want = mseLossBackward(a, b, { reduction: "none", weight: w0, gradOutput: w0 });
+    const w = w0.slice();
+    const r = mseLossBackward(a, b, { reduction: "none", weight: w, gradOutput: w, out: w });
+    expect(r.data).toBe(w);
+    expectSameBits(w, want.data, "out is weight and gradOutput");
+  });
+
+  it("out leaves every operand it does not share unchanged", () => {
+    const a = spreadValues(n, 41, 2, "float32");
+    const b = spreadValues(n, 42, 2, "float32");
+    const a1 = a.slice();
+    const b1 = b.slice();
+    mseLossWithGrad(a, b, { out: new Float32Array(n) });
+    mseLossBackward(a, b, { out: new Float32Array(n), reduction: "sum" });
+    expectSameBits(a, a1, "input");
+    expectSameBits(b, b1, "target");
+  });
+});
+
+describe("out across memory.grow", () => {
+  it("a view into wasm memory as out stays written when the call grows memory", () => {
+    const t = tensorOut("float32", [2, 4]);
+    try {
+      const outView = t.view;
+      // operands copied into wasm memory for the strided kernel: large enough to grow it
+      const big = heapStats().memoryBytes;
+      const rows = Math.ceil(big / (4 * 4)) + 16; // more bytes than the whole memory has
+      const x = { data: spreadValues(rows * 4, 51, 2, "float32"), shape: [rows, 1, 4] };
+      const input = { data: spreadValues(2 * 4, 53, 2, "float32"), shape: [2, 4] };
+      const before = heapStats().memoryBytes;
+      const r = mseLossBackward(input, x, { broadcast: true, out: outView });
+      expect(heapStats().memoryBytes, "the call grew memory").toBeGreaterThan(before);
+      const want = mseLossBackward(input, x, { broadcast: true });
+      expect(outView.length, "the caller's view is detached by the grow").toBe(0);
+      expectSameBits(r.data, want.data, "out written through its pointer");
+      expectSameBits(t.view, want.data, "the tensor holds the gradient");
+      expect(r.data.buffer).toBe(t.view.buffer);
+    } finally {
+      t.dispose();
+    }
+  });
+});
+
+describe("out errors", () => {
+  const x = new Float32Array([1, 2, 3, 4]);
+  const y = new Float32Array([2, 2, 2, 2]);
+  const WANT = "a Float32Array of 4 elements or a float32 WasmTensor of shape [4] (the gradient has input's dtype and shape)";
+
+  const cases: Array<[string, () => unknown, new (...args: never[]) => Error, string]> = [
+    ["a Float64Array for float32", () => new Float64Array(4), TypeError, `(got a Float64Array)`],
+    ["too short", () => new Float32Array(3), ShapeError, "(got a Float32Array of 3 elements)"],
+    ["too long", () => new Float32Array(5), ShapeError, "(got a Float32Array of 5 elements)"],
+    ["a number[]", () => [0, 0, 0, 0], TypeError, "(got [0, 0, 0, 0])"],
+    ["null", () => null, TypeError, "(got null)"],
+    ["an Int32Array", () => new Int32Array(4), TypeError, "(got Int32Array)"],
+    ["a tensor-like", () => ({ data: new Float32Array(4), shape: [4] }), TypeError, "(got a plain object)"],
+    ["a WasmTensor of another dtype", () => alloc("float64", [4]), TypeError, "(got a float64 WasmTensor)"],
+    ["a WasmTensor of another shape", () => alloc("float32", [2, 2]), ShapeError, "(got a WasmTensor of shape [2, 2])"],
+  ];
+
+  for (const [what, make, cls, got] of cases) {
+    it(`${what}: ${cls.name}, naming 'out' and the value; nothing written or allocated`, () => {
+      const before = heapStats().allocatedBytes;
+      const out = make();
+      const allocated = heapStats().allocatedBytes;
+      for (const call of [
+        () => mseLossBackward(x, y, { out: out as Float32Array }),
+        () => mseLossWithGrad(x, y, { out: out as Float32Array }),
+        () => mseLossWithGrad({ data: x, shape: [4] }, [1, 2, 3, 4], { out: out as Float32Array, weight: [1, 1, 1, 1] }),
+      ]) {
+        let error: unknown;
+        try {
+          call();
+        } catch (e) {
+          error = e;
+        }
+        expect(error, what).toBeInstanceOf(cls);
+        const message = (error as Error).message;
+        expect(message).toMatch(/^mseLoss(Backward|WithGrad): argument 'out' must be /);
+        expect(message).toContain(got);
+        expect(message).toContain(WANT);
+        expect(heapStats().allocatedBytes, `${what}: nothing allocated`).toBe(allocated);
+      }
+      if (out instanceof Float32Array || out instanceof Float64Array) expect(Array.from(out).every((v) => v === 0)).toBe(true);
+      if (typeof out === "object" && out !== null && "dispose" in out) {
+        expect(Array.from((out as WasmTensor).view).every((v) => v === 0), `${what}: tensor untouched`).toBe(true);
+        (out as WasmTensor).dispose();
+      }
+      expect(heapStats().allocatedBytes).toBe(before);
+    });
+  }
+
+  it("a float64 input names Float64Array", () => {
+    expect(() => mseLossBackward([1, 2], [3, 4], { out: new Float32Array(2) })).toThrow(
+      "mseLossBackward: argument 'out' must be a Float64Array of 2 elements or a float64 WasmTensor of shape [2] " +
+        "(the gradient has input's dtype and shape) (got a Float32Array)",
+    );
+  });
+
+  it("a disposed WasmTensor, a detached buffer", () => {
+    const t = alloc("float32", [4]);
+    t.dispose();
+    expect(() => mseLossWithGrad(x, y, { out: t })).toThrow("mseLossWithGrad: argument 'out' is a WasmTensor used after dispose()");
+    const detached = new Float32Array(4);
+    structuredClone(detached.buffer, { transfer: [detached.buffer] });
+    expect(() => mseLossWithGrad(x, y, { out: detached })).toThrow(TypeError);
+    expect(() => mseLossWithGrad(x, y, { out: detached })).toThrow(/argument 'out' is a Float32Array over a detached ArrayBuffer/);
+  });
+
+  it("input errors come first; mseLoss and MSELoss take no out", () => {
+    expect(() => mseLossBackward(x, new Float32Array(3), { out: new Float64Array(1) })).toThrow(ShapeError);
+    expect(() => mseLossBackward(x, new Float32Array(3), { out: new Float64Array(1) })).toThrow(
+      "The size of tensor a (4) must match the size of tensor b (3) at non-singleton dimension 0",
+    );
+    expect(() => mseLossWithGrad(x, "y" as never, { out: new Float64Array(1) })).toThrow(/argument 'target'/);
+    expect(() => mseLoss(x, y, { out: new Float32Array(4) } as never)).toThrow(
+      'mseLoss: unknown option "out" (expected reduction, sizeAverage, reduce, broadcast, axis, keepdims, weight)',
+    );
+    expect(() => new MSELoss({ out: new Float32Array(4) } as never)).toThrow(/unknown option "out"/);
+  });
+});
