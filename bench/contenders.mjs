@@ -28,6 +28,23 @@ export function naiveLossGradF32(input, target) {
   return { loss: sum / n, grad };
 }
 
+/** The same loop writing into a caller's array (reused across calls, as a training loop does). */
+export function naiveLossGradIntoF32(input, target, grad) {
+  const n = input.length;
+  const scale = 2 / n;
+  let sum = 0;
+  for (let i = 0; i < n; i++) { const d = input[i] - target[i]; sum += d * d; grad[i] = scale * d; }
+  return sum / n;
+}
+
+export function naiveLossGradIntoF64(input, target, grad) {
+  const n = input.length;
+  const scale = 2 / n;
+  let sum = 0;
+  for (let i = 0; i < n; i++) { const d = input[i] - target[i]; sum += d * d; grad[i] = scale * d; }
+  return sum / n;
+}
+
 export function naiveLossGradF64(input, target) {
   const n = input.length;
   const grad = new Float64Array(n);
@@ -37,13 +54,17 @@ export function naiveLossGradF64(input, target) {
   return { loss: sum / n, grad };
 }
 
-/** Zero-copy operands: WasmTensors holding a copy of the case's data (made once, outside timing). */
+/**
+ * Zero-copy operands: WasmTensors holding a copy of the case's data (made once, outside
+ * timing), and one more for a gradient written in place (`out`).
+ */
 export function makeWasmTensors(lib, dtype, input, target) {
   const a = lib.alloc(dtype, [input.length]);
   const b = lib.alloc(dtype, [target.length]);
+  const grad = lib.alloc(dtype, [input.length]);
   a.view.set(input);
   b.view.set(target);
-  return { a, b, dispose() { a.dispose(); b.dispose(); } };
+  return { a, b, grad, dispose() { a.dispose(); b.dispose(); grad.dispose(); } };
 }
 
 /**
@@ -62,6 +83,10 @@ export function buildContenders({ lib, tfx, dtype, n, input, target, groups, nat
   const wasmTensors = () => {
     if (!zc) zc = makeWasmTensors(lib, dtype, input, target);
     return [zc.a, zc.b];
+  };
+  const gradTensor = () => {
+    wasmTensors();
+    return zc.grad;
   };
 
   // ---- loss ("mean") ----
@@ -102,6 +127,24 @@ export function buildContenders({ lib, tfx, dtype, n, input, target, groups, nat
       add({ id: "withgrad-zc", group: "grad", label: "mseLossWithGrad, WasmTensor", call: withGrad, args: wasmTensors() });
       add({ id: "separate-js", group: "grad", label: "mseLoss + mseLossBackward, JS typed arrays", call: separate });
       add({ id: "separate-zc", group: "grad", label: "mseLoss + mseLossBackward, WasmTensor", call: separate, args: wasmTensors() });
+    }
+  }
+
+  // ---- the same, the gradient written into a caller's array (`out`, reused per call) ----
+  if (groups.includes("grad-out")) {
+    const naiveInto = f32 ? naiveLossGradIntoF32 : naiveLossGradIntoF64;
+    const jsGrad = f32 ? new Float32Array(n) : new Float64Array(n);
+    add({ id: "naive-grad-out", group: "grad-out", label: "naive JS loss+grad loop into an array", call: (a, b) => naiveInto(a, b, jsGrad) });
+    if (lib) {
+      const { mseLoss, mseLossWithGrad, mseLossBackward } = lib;
+      const outJs = { out: jsGrad };
+      const outZc = { out: gradTensor() };
+      const withGradJs = (a, b) => mseLossWithGrad(a, b, outJs).loss;
+      const withGradZc = (a, b) => mseLossWithGrad(a, b, outZc).loss;
+      const separateZc = (a, b) => mseLoss(a, b) + mseLossBackward(a, b, outZc).shape.length * 0;
+      add({ id: "withgrad-js-out", group: "grad-out", label: `mseLossWithGrad, JS typed arrays, out: ${f32 ? "Float32Array" : "Float64Array"}`, call: withGradJs });
+      add({ id: "withgrad-zc-out", group: "grad-out", label: "mseLossWithGrad, WasmTensor, out: WasmTensor", call: withGradZc, args: wasmTensors() });
+      add({ id: "separate-zc-out", group: "grad-out", label: "mseLoss + mseLossBackward, WasmTensor, out: WasmTensor", call: separateZc, args: wasmTensors() });
     }
   }
   return { contenders: list, teardown: () => zc?.dispose() };

@@ -7,6 +7,8 @@ export const MEAN_TARGETS = {
 export const OTHER_TARGETS = {
   withGradVsNaiveZc64Ki: 4,        // mseLossWithGrad (WasmTensor) vs naive JS loss+grad, 64 Ki
   withGradVsSeparateZc64Ki: 1.5,   // mseLossWithGrad vs mseLoss + mseLossBackward, 64 Ki zero-copy
+  // (both checked twice: with a new gradient array per call, and with the gradient written
+  // into a WasmTensor `out`, against the naive loop writing into a reused array)
   f64ZcVsNaive64Ki: 8,             // float64 WasmTensor vs naive JS over Float64Arrays, 64 Ki
   bandwidthVsNative16Mi: 0.85,     // 16 Mi zero-copy GB/s / native C GB/s
 };
@@ -53,6 +55,8 @@ export function checkTargets(results) {
   if (c64) {
     ratioCheck("64 Ki mseLossWithGrad (WasmTensor) vs naive loss+grad", contender(c64, "withgrad-zc")?.ratio, OTHER_TARGETS.withGradVsNaiveZc64Ki);
     ratioCheck("64 Ki mseLossWithGrad vs mseLoss + mseLossBackward (WasmTensor)", c64.pairs?.withGradVsSeparateZc, OTHER_TARGETS.withGradVsSeparateZc64Ki);
+    ratioCheck("64 Ki mseLossWithGrad (WasmTensor, out) vs naive loss+grad into an array", contender(c64, "withgrad-zc-out")?.ratio, OTHER_TARGETS.withGradVsNaiveZc64Ki);
+    ratioCheck("64 Ki mseLossWithGrad vs mseLoss + mseLossBackward (WasmTensor, out)", c64.pairs?.withGradVsSeparateZcOut, OTHER_TARGETS.withGradVsSeparateZc64Ki);
   }
   const f64 = find(results, (c) => c.dtype === "float64" && c.n === 65536);
   if (f64) ratioCheck("64 Ki float64 mean, WasmTensor vs naive", contender(f64, "mse-zc")?.ratio, OTHER_TARGETS.f64ZcVsNaive64Ki);
@@ -133,6 +137,17 @@ export function renderMarkdown(run) {
     L.push("| size | dtype | contender | median time | GB/s | × naive | rel. error (loss) |");
     L.push("|---:|---|---|---:|---:|---:|---:|");
     L.push(...gradRows);
+  }
+  const outRows = contenderRows(run.results, "grad-out");
+  if (outRows.length) {
+    L.push("");
+    L.push("#### Loss + gradient, the gradient written into the caller's array (`out`, reused every call)");
+    L.push("");
+    L.push("× naive here is against the naive loop writing into a reused array.");
+    L.push("");
+    L.push("| size | dtype | contender | median time | GB/s | × naive | rel. error (loss) |");
+    L.push("|---:|---|---|---:|---:|---:|---:|");
+    L.push(...outRows);
   }
   L.push("");
   L.push("#### Targets (issue 5)");

@@ -41,17 +41,17 @@ function planCases() {
   const cases = [];
   for (const n of F32_SIZES) {
     if (n > MI) continue;   // 16 Mi is planned below (quick: one mean-only sample)
-    cases.push({ dtype: "float32", n, dataset: "uniform", rounds: rounds(n), groups: ["mean", "grad"] });
+    cases.push({ dtype: "float32", n, dataset: "uniform", rounds: rounds(n), groups: ["mean", "grad", "grad-out"] });
   }
   if (F32_SIZES.includes(16 * MI)) {
     if (quick) cases.push({ dtype: "float32", n: 16 * MI, dataset: "uniform", rounds: fixed || 1, groups: ["mean"] });
     else {
-      cases.push({ dtype: "float32", n: 16 * MI, dataset: "uniform", rounds: rounds(16 * MI), groups: ["mean", "grad"] });
+      cases.push({ dtype: "float32", n: 16 * MI, dataset: "uniform", rounds: rounds(16 * MI), groups: ["mean", "grad", "grad-out"] });
       cases.push({ dtype: "float32", n: 16 * MI, dataset: "similar", rounds: fixed || 3, groups: ["mean"] });
     }
   }
-  if (F32_SIZES.includes(64 * KI)) cases.push({ dtype: "float64", n: 64 * KI, dataset: "uniform", rounds: rounds(64 * KI), groups: ["mean", "grad"] });
-  if (!quick && F32_SIZES.includes(16 * MI)) cases.push({ dtype: "float64", n: 16 * MI, dataset: "uniform", rounds: rounds(16 * MI), groups: ["mean", "grad"] });
+  if (F32_SIZES.includes(64 * KI)) cases.push({ dtype: "float64", n: 64 * KI, dataset: "uniform", rounds: rounds(64 * KI), groups: ["mean", "grad", "grad-out"] });
+  if (!quick && F32_SIZES.includes(16 * MI)) cases.push({ dtype: "float64", n: 16 * MI, dataset: "uniform", rounds: rounds(16 * MI), groups: ["mean", "grad", "grad-out"] });
   return cases;
 }
 
@@ -107,6 +107,12 @@ function dataFor(c) {
   return dataCache.get(key);
 }
 
+/** The baseline of each group: the naive loop its contenders' speed-ups are measured against. */
+function baseContenders(contenders) {
+  const byId = (id) => contenders.find((x) => x.id === id);
+  return { mean: byId("naive"), grad: byId("naive-grad"), "grad-out": byId("naive-grad-out") };
+}
+
 async function runCase(c, lib, tfx) {
   const started = performance.now();
   let caseResultPairs = {};
@@ -130,10 +136,14 @@ async function runCase(c, lib, tfx) {
     // those adjacent ratios. On a shared 2-core machine the speed of a scalar loop drifts by
     // 1.5-2x within seconds; pairs 10-20 ms apart see the same machine state.
     for (const x of contenders) x.ratios = [];
-    const baseOf = { mean: contenders.find((x) => x.id === "naive"), grad: contenders.find((x) => x.id === "naive-grad") };
+    const baseOf = baseContenders(contenders);
     const others = contenders.filter((x) => x !== baseOf[x.group]);
     const byId = Object.fromEntries(contenders.map((x) => [x.id, x]));
-    const pairs = [["withGradVsSeparateZc", "separate-zc", "withgrad-zc"], ["withGradVsSeparateJs", "separate-js", "withgrad-js"]]
+    const pairs = [
+      ["withGradVsSeparateZc", "separate-zc", "withgrad-zc"],
+      ["withGradVsSeparateJs", "separate-js", "withgrad-js"],
+      ["withGradVsSeparateZcOut", "separate-zc-out", "withgrad-zc-out"],
+    ]
       .filter(([, slow, fast]) => byId[slow] && byId[fast]).map(([name, slow, fast]) => ({ name, slow: byId[slow], fast: byId[fast], ratios: [] }));
     const timedPair = async (a, b, r) => {
       const [first, second] = r % 2 === 0 ? [a, b] : [b, a];
@@ -167,7 +177,7 @@ async function runCase(c, lib, tfx) {
   if (tfx && tfx.numTensors() !== tensorsBefore) console.warn(`warning: TF.js tensor count changed ${tensorsBefore} -> ${tfx.numTensors()}`);
 
   const bytes = 2 * c.n * (c.dtype === "float32" ? 4 : 8);
-  const base = { mean: contenders.find((x) => x.id === "naive"), grad: contenders.find((x) => x.id === "naive-grad") };
+  const base = baseContenders(contenders);
   const result = {
     dtype: c.dtype, n: c.n, dataset: c.dataset, rounds: c.rounds,
     reference: { sum: ref.sum, mean: ref.mean },
