@@ -226,6 +226,17 @@ describe("out on every kernel path", () => {
     expect(r.grad.data).toBe(out);
     expect(mseLossBackward(new Float32Array(0), new Float32Array(0), { out }).data).toBe(out);
   });
+
+  it("a loss shape with no elements (a broadcast dim of size 0) makes out all zeros", () => {
+    const x = { data: spreadValues(3, 61, 2, "float64"), shape: [3, 1] };
+    const y = { data: new Float64Array(0), shape: [3, 0] };
+    const fx: FxTensor = { dtype: "float64", shape: [3, 1], data: [] };
+    for (const reduction of ["mean", "sum", "none"] as const) {
+      const zeros = acrossOuts(fx, (out) => ({ grad: mseLossBackward(x, y, withOut({ reduction, broadcast: true }, out)) }), `empty loss ${reduction}`);
+      expect(Array.from(zeros)).toEqual([0, 0, 0]);
+      acrossOuts(fx, (out) => mseLossWithGrad(x, y, withOut({ reduction, broadcast: true }, out)), `empty loss ${reduction} withGrad`);
+    }
+  });
 });
 
 describe("out sharing memory with an operand", () => {

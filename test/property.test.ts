@@ -177,6 +177,21 @@ function runDifferential(c: Case): void {
     check(sameResult(fused.grad, grad), () => `${label("mseLossWithGrad")()}: grad ${describeResult(fused.grad)} differs from mseLossBackward ${describeResult(grad)}`);
     check(a.unchanged(), label("mseLossWithGrad modified an input"));
 
+    // `out`: the same bits, written into the caller's typed array or WasmTensor.
+    const g0 = grad as { data: Float32Array | Float64Array; shape: number[] };
+    const arrayOut = g0.data instanceof Float32Array ? new Float32Array(g0.data.length) : new Float64Array(g0.data.length);
+    arrayOut.fill(7);
+    const viaArray = lib.mseLossBackward(a.input.arg as never, a.target.arg as never, { ...libOptions(c, a, true), out: arrayOut } as never);
+    check(viaArray.data === arrayOut && sameResult(viaArray, grad), () => `${label("mseLossBackward, out: array")()}: ${describeResult(viaArray)} differs from ${describeResult(grad)}`);
+    const tensorOut = lib.alloc(g0.data instanceof Float32Array ? "float32" : "float64", g0.shape);
+    try {
+      const viaTensor = lib.mseLossWithGrad(a.input.arg as never, a.target.arg as never, { ...libOptions(c, a, true), out: tensorOut } as never);
+      check(viaTensor.grad.data === tensorOut.view && sameResult(viaTensor, fused), () => `${label("mseLossWithGrad, out: WasmTensor")()}: differs from no out`);
+    } finally {
+      tensorOut.dispose();
+    }
+    check(a.unchanged(), label("a call with out modified an input"));
+
     const criterion = new lib.MSELoss(libOptions(c, a, false) as never);
     const forward = criterion.forward(a.input.arg as never, a.target.arg as never);
     check(sameResult(forward, loss), () => `${label("MSELoss.forward")()}: ${describeResult(forward)} differs from mseLoss ${describeResult(loss)}`);

@@ -149,7 +149,18 @@ export function gradient(p: Prepared, o: ParsedOptions, sums: WeightSums | null,
   const w = p.weight === null ? null : p.weight.source;
   const data = gradDest(p.heap, out, input.dtype, input.size, input.source, p.target.source, w, spec.g);
   const shape = input.shape.slice();
-  if (p.numel === 0) return { data: deliver(p.heap, out, data), shape };
+  if (p.numel === 0) {
+    // Nothing reaches the loss (a broadcast dim of size 0): the gradient is all zeros,
+    // which a new array already is and a caller's `out` is made.
+    if (data !== out?.dest) return { data: deliver(p.heap, out, data), shape };
+    if (isArray(data)) {
+      data.fill(0);
+    } else {
+      const at = data.ptr >>> (data.dtype === "float32" ? 2 : 3);
+      p.heap.view(data.dtype).fill(0, at, at + data.size);
+    }
+    return { data: deliver(p.heap, out, data), shape };
+  }
   const T = p.dtype;
   const norm = T === "float32" ? Math.fround(spec.norm) : spec.norm;
   if (input.size === p.numel) {
