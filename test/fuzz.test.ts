@@ -322,7 +322,7 @@ describe("bad array arguments in every position", () => {
     }
   }
 
-  for (const position of ["weight", "gradOutput"] as const) {
+  for (const position of ["weight", "gradOutput", "out"] as const) {
     it(`mseLossBackward / mseLossWithGrad / mseLoss: options.${position}`, () => {
       const sites = SITES.filter((s) => s.name !== "MeanSquaredError.update" && (position === "weight" || s.gradOutput));
       for (const site of sites) {
@@ -729,11 +729,11 @@ describe("arbitrary values (fast-check anything)", () => {
   it(`options and every option value (${RUNS} cases)`, () => {
     const x = { data: Float64Array.of(1, 2, 3, 4, 5, 6), shape: [2, 3] };
     const y = { data: Float64Array.of(0, 1, 0, 1, 0, 1), shape: [2, 3] };
-    const keys = ["reduction", "sizeAverage", "reduce", "broadcast", "axis", "keepdims", "weight", "gradOutput"] as const;
+    const keys = ["reduction", "sizeAverage", "reduce", "broadcast", "axis", "keepdims", "weight", "gradOutput", "out"] as const;
     fc.assert(
       fc.property(fc.constantFrom(...keys, "options" as const), anything, (key, v) => {
         const options = key === "options" ? v : { [key]: v };
-        const fn = key === "gradOutput" ? "mseLossBackward" : "mseLoss";
+        const fn = key === "gradOutput" || key === "out" ? "mseLossBackward" : "mseLoss";
         const o = attempt(() => (fn === "mseLoss" ? lib.mseLoss(x, y, options as never) : lib.mseLossBackward(x, y, options as never)));
         const what = `${fn} with ${key === "options" ? "options" : `option ${key}`} = ${describeResult(v)} (${typeof v})`;
         if (o.ok) {
@@ -792,6 +792,9 @@ function isValidOption(key: string, v: unknown): boolean | null {
       // for "mean" a one-element array argument may be accepted (ts/options.ts documents it)
       return m === "unknown" || m.values.length === 1 ? null : false;
     }
+    case "out":
+      // the gradient of float64 [2, 3] input: a Float64Array of 6 elements (or a WasmTensor)
+      return v === undefined || (v instanceof Float64Array && v.length === 6);
     default:
       return null;
   }
