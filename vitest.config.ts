@@ -3,7 +3,7 @@
 //   node-scalar  the same files with MSE_WASM_BACKEND=scalar: test/setup/backend.ts forces
 //                init({ simd: false }) before each file
 //   browser      test/*.test.ts + test/browser/*.test.ts in headless Chromium
-//   soak         test/soak/*.test.ts, only with MSE_WASM_SOAK=1 (npm run test:soak)
+//   soak         test/soak/*.test.ts, only with MSE_WASM_SOAK=1 (scripts/test.mjs sets it)
 // Each project provides `mseWasmBackend` ("simd" | "scalar"), readable in node and in the
 // browser with `inject("mseWasmBackend")` from vitest.
 import { availableParallelism } from "node:os";

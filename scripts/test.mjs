@@ -3,15 +3,15 @@
 //   rust    cargo test of crate/ on the host
 //   rust-wasm  the same tests built for wasm32-wasi (SIMD128 and scalar), run in node:wasi
 //   size    the size budgets (scripts/size.mjs), one check each
-//   vitest  projects node, node-scalar, browser (+ soak with --soak), counted from --reporter=json
+//   vitest  projects node, node-scalar, browser and soak, counted from --reporter=json
 //   deno    deno test test/deno/*.test.ts against dist/esm
 //   pack    the npm-packed package installed in a temp project (test/pack/run.mjs)
 //   demo    the web demo in headless Chromium (test/demo/run.mjs)
 // A stage that cannot run, or runs zero tests, counts as a failure. Exit 1 on any failure.
 //
-//   node scripts/test.mjs                  all stages (npm test)
-//   node scripts/test.mjs --soak           all stages plus the soak project (npm run test:soak)
-//   node scripts/test.mjs --soak-only      only the soak project
+//   node scripts/test.mjs                  all stages (npm test), the soak project included
+//   node scripts/test.mjs --no-soak        all stages but the soak project
+//   node scripts/test.mjs --soak-only      only the soak project (npm run test:soak)
 //   node scripts/test.mjs --only rust,deno only these stages
 // Expects a current build (npm test runs scripts/ensure.mjs first).
 import { spawn } from "node:child_process";
@@ -22,7 +22,7 @@ import { pathToFileURL } from "node:url";
 import { repoRoot, cargoEnv, findRustToolchain, findChromium, which, mergeEnv } from "./lib/toolchain.mjs";
 
 const argv = process.argv.slice(2);
-const soak = argv.includes("--soak") || argv.includes("--soak-only");
+const soak = !argv.includes("--no-soak");
 const soakOnly = argv.includes("--soak-only");
 const onlyArg = argv.indexOf("--only");
 const only = onlyArg >= 0 ? new Set((argv[onlyArg + 1] ?? "").split(",")) : null;
