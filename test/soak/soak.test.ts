@@ -74,6 +74,29 @@ function closeTo(got: number, want: number, rel: number): boolean {
 
 type Op = (r: () => number, n: number, verify: boolean) => number;
 
+/** Which ops have checked a result (each op calls `checked()` where it asserts one). */
+const checkedOps = new Set<number>();
+let currentOp = -1;
+function checked(): void {
+  checkedOps.add(currentOp);
+}
+
+// Reused gradient buffers for `out` (as a training loop keeps one per parameter).
+const gradOut32 = new Float32Array(MAX);
+const gradOut64 = new Float64Array(MAX);
+
+/** A gradient against `(a[i] - b[i]) * norm` in float64 (the library rounds to the dtype). */
+function expectGradient(grad: Float32Array | Float64Array, a: Float32Array | Float64Array, b: Float32Array | Float64Array, norm: number, what: string): void {
+  const rel = grad instanceof Float32Array ? 2.5e-7 : 1e-15;
+  for (let i = 0; i < grad.length; i++) {
+    const want = (a[i]! - b[i]!) * norm;
+    if (!(Math.abs(grad[i]! - want) <= rel * Math.abs(want))) {
+      throw new Error(`${what}: grad[${i}] = ${grad[i]}, want ${want}`);
+    }
+  }
+  checked();
+}
+
 const reductions = ["mean", "sum", "none"] as const;
 
 /** Every op returns how many API calls it made; `verify` asks it to check its result. */
@@ -97,6 +120,7 @@ const OPS: Op[] = [
       } else {
         expect(closeTo(out as number, reduction === "sum" ? want : want / n, rel), `${reduction} over ${n}: ${String(out)} vs ${want}`).toBe(true);
       }
+      checked();
     }
     return 1;
   },
@@ -119,6 +143,7 @@ const OPS: Op[] = [
     const out = lib.mseLoss(a, b, options);
     if (verify && kind === 0) {
       expect(closeTo(out as number, referenceSum(a.data, b.data, null, cols), dtype === "float32" ? 1e-6 : 1e-13)).toBe(true);
+      checked();
     }
     return 1;
   },
@@ -132,16 +157,18 @@ const OPS: Op[] = [
     const out = lib.mseLoss(a, b, { reduction, weight: w });
     if (verify && reduction === "sum") {
       expect(closeTo(out as number, referenceSum(a, b, w, n), dtype === "float32" ? 1e-6 : 1e-13)).toBe(true);
+      checked();
     }
     return 1;
   },
-  // gradients, fused, module API
-  (r, n) => {
+  // gradients, fused, module API; the gradient also into a reused array or a WasmTensor (`out`)
+  (r, n, verify) => {
     const dtype = r() < 0.5 ? "float32" : "float64";
     const a = slice(dtype, n, r);
     const b = slice(dtype, n, r);
     const reduction = reductions[Math.floor(r() * 3)]!;
-    const which = Math.floor(r() * 4);
+    const norm = reduction === "mean" ? 2 / n : 2;
+    const which = Math.floor(r() * 6);
     if (which === 0) {
       lib.mseLossBackward(a, b, reduction === "none" ? { reduction, gradOutput: slice(dtype, n, r) } : { reduction, gradOutput: 0.5 });
       return 1;
@@ -149,8 +176,32 @@ const OPS: Op[] = [
     if (which === 1) {
       const { loss, grad } = lib.mseLossWithGrad(a, b, { reduction });
       expect(grad.data.length).toBe(n);
-      void loss;
+      if (verify) {
+        expectGradient(grad.data, a, b, norm, `mseLossWithGrad ${reduction} over ${n}`);
+        if (reduction !== "none") {
+          const want = referenceSum(a, b, null, n);
+          expect(closeTo(loss as number, reduction === "sum" ? want : want / n, dtype === "float32" ? 1e-6 : 1e-13)).toBe(true);
+        }
+      }
       return 1;
+    }
+    if (which === 4) {
+      const out = dtype === "float32" ? gradOut32.subarray(0, n) : gradOut64.subarray(0, n);
+      const { grad } = lib.mseLossWithGrad(a, b, { reduction, out });
+      expect(grad.data).toBe(out);
+      if (verify) expectGradient(out, a, b, norm, `mseLossWithGrad ${reduction} over ${n} into an array`);
+      return 1;
+    }
+    if (which === 5) {
+      const t = lib.alloc(dtype, [n]);
+      try {
+        const grad = lib.mseLossBackward(a, b, { reduction, out: t });
+        expect(grad.data).toBe(t.view);
+        if (verify) expectGradient(t.view, a, b, norm, `mseLossBackward ${reduction} over ${n} into a WasmTensor`);
+      } finally {
+        t.dispose();
+      }
+      return 2;
     }
     if (which === 2) {
       const criterion = new lib.MSELoss({ reduction });
@@ -176,7 +227,12 @@ const OPS: Op[] = [
     other.update(b, a);
     m.merge(other);
     const v = m.compute();
-    if (verify && n > 0) expect(Number.isFinite(v)).toBe(true);
+    if (verify && n > 0) {
+      // update(a, b) and update(b, a) add the same squares twice over 2n elements
+      const mse = referenceSum(a, b, null, n) / n;
+      expect(closeTo(v, squared ? mse : Math.sqrt(mse), 1e-6), `metric over ${n}: ${v}`).toBe(true);
+      checked();
+    }
     lib.MeanSquaredError.fromState(JSON.parse(JSON.stringify(m.state)));
     return 3;
   },
@@ -193,7 +249,10 @@ const OPS: Op[] = [
       try {
         if (w) w.view.set(slice(dtype, n, r, true));
         const out = lib.mseLoss(x, y, w ? { reduction: "sum", weight: w } : { reduction: "sum" });
-        if (verify) expect(closeTo(out as number, referenceSum(x.view, y.view, w ? w.view : null, n), dtype === "float32" ? 1e-6 : 1e-13)).toBe(true);
+        if (verify) {
+          expect(closeTo(out as number, referenceSum(x.view, y.view, w ? w.view : null, n), dtype === "float32" ? 1e-6 : 1e-13)).toBe(true);
+          checked();
+        }
       } finally {
         w?.dispose();
       }
@@ -216,6 +275,7 @@ const OPS: Op[] = [
       else lib.mseLossBackward(a, a, { reduction: "none", gradOutput: { data: a, shape: [1, n + 2, 2] } });
     } catch (e) {
       expect(e).toBeInstanceOf(RangeError);
+      checked();
       return 1;
     }
     throw new Error(`failing call ${kind} did not throw`);
@@ -259,20 +319,20 @@ describe("soak", () => {
     const firstRound = Math.floor(CALLS / 10);
     let calls = 0;
     let memoryAfterFirstRound = -1;
-    let verified = 0;
     let ops = 0;
+    checkedOps.clear();
     while (calls < CALLS) {
-      const op = OPS[Math.floor(r() * OPS.length)]!;
+      currentOp = Math.floor(r() * OPS.length);
+      const op = OPS[currentOp]!;
       // every 50th op checks its result (whatever SOAK_CALLS is)
       const verify = ops++ % 50 === 0;
       calls += op(r, size(r), verify);
-      if (verify) verified++;
       if (memoryAfterFirstRound < 0 && calls >= firstRound) {
         memoryAfterFirstRound = lib.heapStats().memoryBytes;
         expect(lib.heapStats().allocatedBytes).toBe(baseline);
       }
     }
-    expect(verified, "no op checked its result").toBeGreaterThan(0);
+    expect([...checkedOps].sort((x, y) => x - y), "ops that checked a result").toEqual(OPS.map((_, i) => i));
     expect(lib.heapStats().allocatedBytes, "allocated bytes after the soak").toBe(baseline);
     expect(lib.heapStats().memoryBytes, "linear memory grew after the first round").toBe(memoryAfterFirstRound);
     // and the module still gives the seed's answer
