@@ -1230,25 +1230,42 @@ fn outer_vectors<E: Float, T: Term<E>>(
     off: [usize; 4],
     (t0, t1): (usize, usize),
     acc: &mut [E],
-    mut wacc: Option<&mut [E]>,
+    wacc: Option<&mut [E]>,
 ) -> usize {
     let lanes = <E::V as Vector>::LANES;
-    let end = t1 - (t1 - t0) % lanes;
-    let (a, b) = (&ops.a[off[A]..], &ops.b[off[B]..]);
-    let w = Maybe(ops.w.map(|w| Slice(&w[off[W]..])));
-    let g = Maybe(ops.g.map(|g| Slice(&g[off[G]..])));
-    let mut k = t0;
-    while k < end {
-        let vw = w.vec(k);
-        let t = term.vec::<Maybe<Slice<'_, E>>, Maybe<Slice<'_, E>>>(E::V::load(&a[k..]), E::V::load(&b[k..]), vw, g.vec(k));
-        let i = k - t0;
-        E::V::load(&acc[i..]).add(t).store(&mut acc[i..]);
-        if let Some(wacc) = wacc.as_deref_mut() {
-            E::V::load(&wacc[i..]).add(vw).store(&mut wacc[i..]);
-        }
-        k += lanes;
+    let end = (t1 - t0) - (t1 - t0) % lanes;
+    let row = |o: usize| o + t0..o + t0 + end;
+    let (a, b) = (&ops.a[row(off[A])], &ops.b[row(off[B])]);
+    let acc = &mut acc[..end];
+    let wacc = wacc.map(|x| &mut x[..end]);
+    // Dispatched once per row: each kind of weight and gradOutput gets its own loop (an
+    // absent operand costs nothing, where a run-time optional one cost a branch per vector).
+    match (ops.w, ops.g) {
+        (None, None) => outer_row(term, a, b, Absent, Absent, acc, wacc),
+        (Some(w), None) => outer_row(term, a, b, Slice(&w[row(off[W])]), Absent, acc, wacc),
+        (None, Some(g)) => outer_row(term, a, b, Absent, Slice(&g[row(off[G])]), acc, wacc),
+        (Some(w), Some(g)) => outer_row(term, a, b, Slice(&w[row(off[W])]), Slice(&g[row(off[G])]), acc, wacc),
     }
-    end
+    t0 + end
+}
+
+/// One row of [`outer_vectors`]: `a`, `b` (and `w`, `g` when present) hold the row's
+/// whole vectors, `acc` (and `wacc`) their outputs' accumulators. Whole chunks, so the
+/// loads and stores need no length checks.
+#[inline(always)]
+fn outer_row<E: Float, T: Term<E>, W: Src<E>, G: Src<E>>(term: T, a: &[E], b: &[E], w: W, g: G, acc: &mut [E], wacc: Option<&mut [E]>) {
+    let lanes = <E::V as Vector>::LANES;
+    let rows = a.chunks_exact(lanes).zip(b.chunks_exact(lanes)).zip(acc.chunks_exact_mut(lanes));
+    for (i, ((ca, cb), cacc)) in rows.enumerate() {
+        let k = i * lanes;
+        let t = term.vec::<W, G>(E::V::load(ca), E::V::load(cb), w.vec(k), g.vec(k));
+        E::V::load(cacc).add(t).store(cacc);
+    }
+    if let Some(wacc) = wacc {
+        for (i, cw) in wacc.chunks_exact_mut(lanes).enumerate() {
+            E::V::load(cw).add(w.vec(i * lanes)).store(cw);
+        }
+    }
 }
 
 /// Adds each accumulator into its output's TwoSum pair and clears it.
