@@ -33,27 +33,10 @@ type FusedKernel = (
   norm: number, n: number, gradOut: number, lossOut: number,
 ) => void;
 type NoneStridedKernel = (plan: number, a: number, b: number, w: number, out: number) => number;
-type ReduceStridedKernel = (
-  plan: number,
-  a: number,
-  b: number,
-  w: number,
-  outLoss: number,
-  outWeight: number,
-  scratch: number,
-) => number;
+type ReduceStridedKernel = (plan: number, a: number, b: number, w: number, outLoss: number, outWeight: number) => number;
 type FinishKernel = (loss: number, weight: number, divisor: number, n: number, out: number) => void;
 type GradStridedKernel = (plan: number, a: number, b: number, w: number, g: number, norm: number, out: number) => number;
-type GradReduceStridedKernel = (
-  plan: number,
-  a: number,
-  b: number,
-  w: number,
-  g: number,
-  norm: number,
-  out: number,
-  scratch: number,
-) => number;
+type GradReduceStridedKernel = (plan: number, a: number, b: number, w: number, g: number, norm: number, out: number) => number;
 
 /** The exports of the crate (crate/ABI.md), as JS sees them. */
 export interface MseExports {
@@ -571,19 +554,14 @@ export class Heap {
       let pg = hold(call.g, "'gradOutput'");
       let out = 0;
       let outWeight = 0;
-      // Reductions get one compensation word per output (two with weights, or for a
-      // gradient its sums too), so the kernel can walk leading reduced dims outermost.
-      let scratch = 0;
       let finished = 0;
       if (call.kind === REDUCE_STRIDED) {
         const withWeight = call.outWeight !== null || call.finish?.weighted === true;
         out = this.#take(call.outCount * 8, fn, "the reduced loss");
         if (withWeight) outWeight = this.#take(call.outCount * 8, fn, "the weight sums");
-        scratch = this.#take(call.outCount * (withWeight ? 16 : 8), fn, "the reduction scratch");
         if (call.finish !== null) finished = this.#take(call.outCount * bytes, fn, "the result");
       } else {
         out = this.#take(call.outCount * bytes, fn, call.kind === NONE_STRIDED ? "the loss" : "the gradient");
-        if (call.kind === GRAD_REDUCE_STRIDED) scratch = this.#take(call.outCount * 16, fn, "the reduction scratch");
       }
       // 2. Copy operands in, through views derived now.
       const view = this.view(dtype);
@@ -608,13 +586,13 @@ export class Heap {
           status = k.noneStrided(plan, pa, pb, pw, out);
           break;
         case REDUCE_STRIDED:
-          status = k.reduceStrided(plan, pa, pb, pw, out, outWeight, scratch);
+          status = k.reduceStrided(plan, pa, pb, pw, out, outWeight);
           break;
         case GRAD_STRIDED:
           status = k.gradStrided(plan, pa, pb, pw, pg, call.norm, out);
           break;
         default:
-          status = k.gradReduceStrided(plan, pa, pb, pw, pg, call.norm, out, scratch);
+          status = k.gradReduceStrided(plan, pa, pb, pw, pg, call.norm, out);
           break;
       }
       if (status !== 0) {

@@ -286,13 +286,11 @@ macro_rules! exports {
         }
 
         /// Per kept index: `out_loss[j] = sum((a - b)^2 * w)`, `out_weight[j] = sum(w)`
-        /// over the reduced dims; returns 0, or 1 for a bad plan. `scratch` (null, or one
-        /// `f64` per output, two when `out_weight` is given) lets reductions over leading
-        /// dims walk them outermost instead of gathering.
+        /// over the reduced dims; returns 0, or 1 for a bad plan.
         ///
         /// # Safety
-        /// Each operand valid for its extent; outputs and `scratch` valid for their counts
-        /// (`out_weight`, `scratch` may be null); no output aliases another pointer.
+        /// Each operand valid for its extent; outputs valid for the kept count
+        /// (`out_weight` may be null); no output aliases another pointer.
         #[no_mangle]
         pub unsafe extern "C" fn $reduce_s(
             plan: *const i32,
@@ -301,20 +299,16 @@ macro_rules! exports {
             w: *const $t,
             out_loss: *mut f64,
             out_weight: *mut f64,
-            scratch: *mut f64,
         ) -> i32 {
             // SAFETY: the pointers satisfy this function's contract.
             let (plan, ops, n) = match unsafe { strided(plan, a, b, w, core::ptr::null(), Outputs::Kept) } {
                 Some(x) => x,
                 None => return BAD_PLAN,
             };
-            let scratch_n = if out_weight.is_null() { n } else { 2 * n };
             // SAFETY: as above.
-            let (loss, weight, scratch) =
-                unsafe { (slice_mut(out_loss, n), slice_mut(out_weight, n), slice_mut(scratch, scratch_n)) };
+            let (loss, weight) = unsafe { (slice_mut(out_loss, n), slice_mut(out_weight, n)) };
             let weight = if out_weight.is_null() { None } else { Some(weight) };
-            let scratch = if scratch.len() == scratch_n && scratch_n > 0 { Some(scratch) } else { None };
-            kernels::reduce_strided(&plan, &ops, loss, weight, scratch);
+            kernels::reduce_strided(&plan, &ops, loss, weight);
             OK
         }
 
@@ -343,12 +337,11 @@ macro_rules! exports {
         }
 
         /// Per kept index: `out[j] = sum(((a - b) * norm) * g * w)` over the reduced dims;
-        /// returns 0, or 1 for a bad plan. `scratch` (null, or two `f64` per output) as in
-        /// the reduce kernel.
+        /// returns 0, or 1 for a bad plan.
         ///
         /// # Safety
-        /// Each operand valid for its extent under the plan; `out` for the kept count;
-        /// `scratch` null or valid for twice the kept count; no aliasing.
+        /// Each operand valid for its extent under the plan; `out` for the kept count; no
+        /// aliasing.
         #[no_mangle]
         pub unsafe extern "C" fn $grad_reduce_s(
             plan: *const i32,
@@ -358,7 +351,6 @@ macro_rules! exports {
             g: *const $t,
             norm: $t,
             out: *mut $t,
-            scratch: *mut f64,
         ) -> i32 {
             // SAFETY: the pointers satisfy this function's contract.
             let (plan, ops, n) = match unsafe { strided(plan, a, b, w, g, Outputs::Kept) } {
@@ -366,9 +358,7 @@ macro_rules! exports {
                 None => return BAD_PLAN,
             };
             // SAFETY: as above.
-            let (out, scratch) = unsafe { (slice_mut(out, n), slice_mut(scratch, 2 * n)) };
-            let scratch = if scratch.is_empty() { None } else { Some(scratch) };
-            kernels::gradient_reduce_strided(&plan, &ops, norm, out, scratch);
+            kernels::gradient_reduce_strided(&plan, &ops, norm, unsafe { slice_mut(out, n) });
             OK
         }
 

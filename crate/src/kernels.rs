@@ -983,29 +983,25 @@ fn for_each_run(plan: &Plan, lo: usize, base: [usize; 4], mut f: impl FnMut(&Run
 ///
 /// When the reduced dims' innermost run is contiguous, each output gets a fresh
 /// blocked accumulator over its runs. Otherwise (an axis reduction over leading axes)
-/// that order would gather every element of a short strided run, so when `scratch`
-/// (one `f64` per output, two when weighted) is given the reduced dims are walked
-/// outermost instead ([`reduce_outer`]: each output sums up to a lane's share of a block
-/// in the dtype, then adds it to its TwoSum pair), unless there are few outputs with many
-/// elements each ([`walks_reduced_first`]).
-pub fn reduce_strided<E: Float>(
-    plan: &Plan,
-    ops: &Operands<'_, E>,
-    loss: &mut [f64],
-    mut weight: Option<&mut [f64]>,
-    scratch: Option<&mut [f64]>,
-) {
-    if let Some(scratch) = scratch {
-        if walks_reduced_first(plan, ops) {
-            let n = loss.len();
-            let (comp, wcomp) = scratch.split_at_mut(n);
-            let weights = match weight {
-                Some(w) => Some((w, wcomp)),
-                None => None,
-            };
-            reduce_outer(&reduced_first(plan), ops, Squared, loss, comp, weights);
-            return;
-        }
+/// that order would gather every element of a short strided run, so the reduced dims
+/// are walked outermost instead ([`reduce_outer`]: each output sums up to a lane's share
+/// of a block in the dtype, then adds it to its TwoSum pair), unless there are few
+/// outputs with many elements each ([`walks_reduced_first`]).
+pub fn reduce_strided<E: Float>(plan: &Plan, ops: &Operands<'_, E>, loss: &mut [f64], weight: Option<&mut [f64]>) {
+    reduce_strided_in(plan, ops, loss, weight, walks_reduced_first(plan, ops));
+}
+
+/// [`reduce_strided`] in the order given: reduced dims outermost (`walk`) or kept first.
+fn reduce_strided_in<E: Float>(plan: &Plan, ops: &Operands<'_, E>, loss: &mut [f64], mut weight: Option<&mut [f64]>, walk: bool) {
+    if walk {
+        let weighted = weight.is_some();
+        reduce_outer(&reduced_first(plan), ops, Squared, weighted, |j, l, w| {
+            loss[j] = l;
+            if let Some(weight) = weight.as_deref_mut() {
+                weight[j] = w;
+            }
+        });
+        return;
     }
     let mut j = 0;
     for_each_index(plan, 0, plan.kept, [0; 4], |base| {
@@ -1038,22 +1034,16 @@ pub fn finish<E: Float>(loss: &[f64], weight: Option<&[f64]>, divisor: f64, out:
 }
 
 /// For every kept index `j`: `out[j] = sum(((a - b) * norm) * g * w)` over the
-/// reduced dims, rounded once to `E`. `scratch` (two `f64` per output) enables the
-/// reduced-dims-outermost order, as in [`reduce_strided`].
-pub fn gradient_reduce_strided<E: Float>(
-    plan: &Plan,
-    ops: &Operands<'_, E>,
-    norm: E,
-    out: &mut [E],
-    scratch: Option<&mut [f64]>,
-) {
-    if let Some(scratch) = scratch {
-        if walks_reduced_first(plan, ops) {
-            let (sums, comp) = scratch.split_at_mut(out.len());
-            reduce_outer(&reduced_first(plan), ops, Gradient(norm), sums, comp, None);
-            finish(sums, None, 1.0, out);
-            return;
-        }
+/// reduced dims, rounded once to `E`, in the order [`reduce_strided`] chooses.
+pub fn gradient_reduce_strided<E: Float>(plan: &Plan, ops: &Operands<'_, E>, norm: E, out: &mut [E]) {
+    gradient_reduce_strided_in(plan, ops, norm, out, walks_reduced_first(plan, ops));
+}
+
+/// [`gradient_reduce_strided`] in the order given, as [`reduce_strided_in`].
+fn gradient_reduce_strided_in<E: Float>(plan: &Plan, ops: &Operands<'_, E>, norm: E, out: &mut [E], walk: bool) {
+    if walk {
+        reduce_outer(&reduced_first(plan), ops, Gradient(norm), false, |j, s, _| out[j] = E::from_f64(s));
+        return;
     }
     let mut j = 0;
     for_each_index(plan, 0, plan.kept, [0; 4], |base| {
@@ -1126,20 +1116,15 @@ fn two_sum(s: &mut f64, c: &mut f64, v: f64) {
 /// sum to the output's TwoSum pair; then folds each pair into `sums` (a non-finite sum is
 /// kept as it is). Every output's operations are elementwise and in the same order in
 /// the vector and the scalar code, so both builds agree bit for bit.
-fn reduce_outer<E: Float, T: Term<E>>(
-    plan: &Plan,
-    ops: &Operands<'_, E>,
-    term: T,
-    sums: &mut [f64],
-    comp: &mut [f64],
-    mut weights: Option<(&mut [f64], &mut [f64])>,
-) {
+fn reduce_outer<E: Float, T: Term<E>>(plan: &Plan, ops: &Operands<'_, E>, term: T, weighted: bool, mut emit: impl FnMut(usize, f64, f64)) {
     // Kept dims are walked outside the reduced ones, in tiles of the innermost kept dim,
     // so each tile's sums stay in cache while every reduced index adds to them. Each
     // output still receives its terms in row-major order of the reduced dims: as in the
     // contiguous kernels, up to `rows_per_flush` of them (8 in f32, 16 in f64: the terms
     // a lane accumulator takes per block there) are summed in the dtype, then the sum goes
-    // into the output's TwoSum pair (a TwoSum per term cost ~7 ns per element).
+    // into the output's TwoSum pair (a TwoSum per term cost ~7 ns per element). The pairs
+    // live for their tile only: it ends by folding each pair and handing the result to
+    // `emit` (no per-output scratch in memory, no pass over all outputs afterwards).
     const TILE: usize = 512;
     let rows_per_flush = BLOCK / step_len::<E>();
     let lead = plan.kept;
@@ -1153,9 +1138,11 @@ fn reduce_outer<E: Float, T: Term<E>>(
         && (ops.w.is_none() || stride[W] == 1)
         && (ops.g.is_none() || stride[G] == 1);
     // Weight sums only for a weight that is there (an absent one reads as ones).
-    let weighted = weights.is_some() && ops.w.is_some();
+    let weighted = weighted && ops.w.is_some();
     let mut acc = [E::ZERO; TILE];
     let mut wacc = [E::ZERO; TILE];
+    let (mut sums, mut comp) = ([0.0; TILE], [0.0; TILE]);
+    let (mut wsums, mut wcomp) = ([0.0; TILE], [0.0; TILE]);
     let mut j0 = 0;
     for_each_index(plan, lead, last, [0; 4], |kept| {
         let mut t0 = 0;
@@ -1163,14 +1150,12 @@ fn reduce_outer<E: Float, T: Term<E>>(
             let t1 = if len - t0 < TILE { len } else { t0 + TILE };
             let width = t1 - t0;
             let mut rows = 0;
-            // The tile's first flush starts its pairs from zero instead of reading them:
-            // no zeroing pass over the pairs before the walk (a software memset in wasm,
-            // ~12% of a million-output reduction).
+            // The tile's first flush starts its pairs from zero instead of reading them.
             let mut first = true;
             let mut flush = |acc: &mut [E], wacc: &mut [E], first: bool| {
-                flush_outer(&mut acc[..width], &mut sums[j0 + t0..j0 + t1], &mut comp[j0 + t0..j0 + t1], first);
-                if let (Some((ws, wc)), true) = (weights.as_mut(), weighted) {
-                    flush_outer(&mut wacc[..width], &mut ws[j0 + t0..j0 + t1], &mut wc[j0 + t0..j0 + t1], first);
+                flush_outer(&mut acc[..width], &mut sums[..width], &mut comp[..width], first);
+                if weighted {
+                    flush_outer(&mut wacc[..width], &mut wsums[..width], &mut wcomp[..width], first);
                 }
             };
             for_each_index(plan, 0, lead, kept, |off| {
@@ -1200,23 +1185,16 @@ fn reduce_outer<E: Float, T: Term<E>>(
             if rows > 0 || first {
                 flush(&mut acc, &mut wacc, first);
             }
+            // Fold each pair (a non-finite sum is kept as it is) and hand it over.
+            let fold = |s: f64, c: f64| if s.is_finite() { s + c } else { s };
+            for i in 0..width {
+                let w = if weighted { fold(wsums[i], wcomp[i]) } else { 0.0 };
+                emit(j0 + t0 + i, fold(sums[i], comp[i]), w);
+            }
             t0 = t1;
         }
         j0 += len;
     });
-    let fold = |s: &mut f64, c: f64| {
-        if s.is_finite() {
-            *s += c;
-        }
-    };
-    for (s, c) in sums.iter_mut().zip(comp.iter()) {
-        fold(s, *c);
-    }
-    if let Some((ws, wc)) = weights {
-        for (s, c) in ws.iter_mut().zip(wc.iter()) {
-            fold(s, *c);
-        }
-    }
 }
 
 /// The whole vectors of elements `t0..t1` of one reduced index (`off`) in
@@ -1581,7 +1559,7 @@ mod tests {
         let p = plan(&[n], [&[1], &[1], &[], &[]], 0);
         let ops = Operands { a: &a, b: &b, w: None, g: None };
         let mut out = [0.0f64];
-        reduce_strided(&p, &ops, &mut out, None, None);
+        reduce_strided_in(&p, &ops, &mut out, None, false);
         assert_eq!(out[0].to_bits(), sum32(&a, &b, None).0.to_bits());
     }
 
@@ -1595,7 +1573,7 @@ mod tests {
         let a: Vec<f32> = a2.iter().step_by(2).copied().collect();
         let p = plan(&[n], [&[2], &[1], &[], &[]], 0);
         let mut out = [0.0f64];
-        reduce_strided(&p, &Operands { a: &a2, b: &b, w: None, g: None }, &mut out, None, None);
+        reduce_strided_in(&p, &Operands { a: &a2, b: &b, w: None, g: None }, &mut out, None, false);
         assert_eq!(out[0].to_bits(), sum32(&a, &b, None).0.to_bits());
     }
 
@@ -1607,7 +1585,7 @@ mod tests {
         let p = plan(&[2, 3], [&[3, 1], &[0, 1], &[], &[]], 0);
         let ops = Operands { a: &a, b: &b, w: None, g: None };
         let mut s = [0.0f64];
-        reduce_strided(&p, &ops, &mut s, None, None);
+        reduce_strided_in(&p, &ops, &mut s, None, false);
         assert_eq!(s[0], 0.0 + 1.0 + 1.0 + 9.0 + 16.0 + 16.0);
         let mut out = [0.0f64; 6];
         squared_strided(&p, &ops, &mut out);
@@ -1615,12 +1593,11 @@ mod tests {
         // axis 0 reduction: kept dim 1 first, then reduced dim 0.
         let p = plan(&[3, 2], [&[1, 3], &[1, 0], &[], &[]], 1);
         let mut cols = [0.0f64; 3];
-        reduce_strided(&p, &ops, &mut cols, None, None);
+        reduce_strided_in(&p, &ops, &mut cols, None, false);
         assert_eq!(cols, [9.0, 17.0, 17.0]);
-        // The same with scratch: the reduced dim (stride 3 in a) is walked outermost.
-        let mut scratch = [0.0f64; 3];
+        // The same walked reduced-first: the reduced dim (stride 3 in a) outermost.
         let mut cols2 = [0.0f64; 3];
-        reduce_strided(&p, &ops, &mut cols2, None, Some(&mut scratch));
+        reduce_strided_in(&p, &ops, &mut cols2, None, true);
         assert_eq!(cols2, [9.0, 17.0, 17.0]);
     }
 
@@ -1639,7 +1616,7 @@ mod tests {
         let b = [0.0f64, 1.0, 2.0, 2.0, 5.0, 1.0];
         let p = plan(&[3, 2], [&[1, 0], &[2, 1], &[], &[]], 1);
         let mut grad = [0.0f64; 3];
-        gradient_reduce_strided(&p, &Operands { a: &a, b: &b, w: None, g: None }, 2.0, &mut grad, None);
+        gradient_reduce_strided_in(&p, &Operands { a: &a, b: &b, w: None, g: None }, 2.0, &mut grad, false);
         assert_eq!(grad, [2.0 * (1.0 + 0.0), 2.0 * (0.0 + 0.0), 2.0 * (-2.0 + 2.0)]);
         // input [2] broadcast against target [3, 2]: the reduced dim is the leading one.
         let a = [1.0f64, 2.0];
@@ -1647,10 +1624,9 @@ mod tests {
         let p = plan(&[2, 3], [&[1, 0], &[1, 2], &[], &[]], 1);
         let ops = Operands { a: &a, b: &b, w: None, g: None };
         let mut gather = [0.0f64; 2];
-        gradient_reduce_strided(&p, &ops, 2.0, &mut gather, None);
-        let mut scratch = [0.0f64; 4];
+        gradient_reduce_strided_in(&p, &ops, 2.0, &mut gather, false);
         let mut outer = [0.0f64; 2];
-        gradient_reduce_strided(&p, &ops, 2.0, &mut outer, Some(&mut scratch));
+        gradient_reduce_strided_in(&p, &ops, 2.0, &mut outer, true);
         assert_eq!(gather, [2.0 * (1.0 - 1.0 - 4.0), 2.0 * (1.0 + 0.0 + 1.0)]);
         assert_eq!(outer, gather);
     }
@@ -1712,8 +1688,7 @@ mod tests {
             let ops = Operands { a, b, w: if weighted { Some(w) } else { None }, g: None };
             let mut loss = vec![7.0f64; cols];
             let mut weight = vec![7.0f64; cols];
-            let mut scratch = vec![7.0f64; 2 * cols];
-            reduce_strided(&p, &ops, &mut loss, if weighted { Some(&mut weight) } else { None }, Some(&mut scratch));
+            reduce_strided_in(&p, &ops, &mut loss, if weighted { Some(&mut weight) } else { None }, true);
             for j in 0..cols {
                 let (l, ws) = outer_reference(a, b, ops.w, rows, cols, j);
                 assert_eq!(loss[j].to_bits(), l.to_bits(), "rows {} col {} weighted {}", rows, j, weighted);
@@ -1742,20 +1717,19 @@ mod tests {
     }
 
     #[test]
-    fn few_outputs_with_many_elements_gather_even_with_scratch() {
-        // 3 outputs of 1000 elements each: the column gather (as without scratch), not the
+    fn few_outputs_with_many_elements_gather() {
+        // 3 outputs of 1000 elements each: the column gather (the kept-first order), not the
         // reduced-first walk, whose bits differ. Fails if the few-outputs rule is dropped.
         let mut rng = Rng(29);
         let (rows, cols) = (1000usize, 3usize);
         let (a, b) = (rng.f32s(rows * cols), rng.f32s(rows * cols));
         let p = plan(&[cols, rows], [&[1, cols], &[1, cols], &[], &[]], 1);
         let ops = Operands { a: &a, b: &b, w: None, g: None };
-        let mut with_scratch = vec![0.0f64; cols];
-        let mut scratch = vec![0.0f64; cols];
-        reduce_strided(&p, &ops, &mut with_scratch, None, Some(&mut scratch));
+        let mut chosen = vec![0.0f64; cols];
+        reduce_strided(&p, &ops, &mut chosen, None);
         let mut gathered = vec![0.0f64; cols];
-        reduce_strided(&p, &ops, &mut gathered, None, None);
-        assert_eq!(with_scratch.iter().map(|x| x.to_bits()).collect::<Vec<_>>(), gathered.iter().map(|x| x.to_bits()).collect::<Vec<_>>());
+        reduce_strided_in(&p, &ops, &mut gathered, None, false);
+        assert_eq!(chosen.iter().map(|x| x.to_bits()).collect::<Vec<_>>(), gathered.iter().map(|x| x.to_bits()).collect::<Vec<_>>());
         let walked: Vec<u64> = (0..cols).map(|j| outer_reference(&a, &b, None, rows, cols, j).0.to_bits()).collect();
         assert_ne!(walked, gathered.iter().map(|x| x.to_bits()).collect::<Vec<_>>(), "the two orders should differ here");
     }
@@ -1774,8 +1748,7 @@ mod tests {
         let ops = Operands { a: &a, b: &b, w: Some(&w), g: None };
         let mut loss = vec![0.0f64; cols];
         let mut weight = vec![0.0f64; cols];
-        let mut scratch = vec![0.0f64; 2 * cols];
-        reduce_strided(&p, &ops, &mut loss, Some(&mut weight), Some(&mut scratch));
+        reduce_strided_in(&p, &ops, &mut loss, Some(&mut weight), true);
         for j in 0..cols {
             let mut expect = 0.0;
             for r in 0..rows {
@@ -1785,9 +1758,9 @@ mod tests {
             assert!((loss[j] - expect).abs() <= 1e-15 * expect.abs().max(1e-300) * 4.0, "col {}", j);
             assert!((weight[j] - 3.0 * w[j]).abs() <= 1e-15 * w[j].abs() * 4.0, "col {}", j);
         }
-        // The gathering order (no scratch) agrees to rounding.
+        // The gathering order (kept first) agrees to rounding.
         let mut gathered = vec![0.0f64; cols];
-        reduce_strided(&p, &ops, &mut gathered, None, None);
+        reduce_strided_in(&p, &ops, &mut gathered, None, false);
         for j in 0..cols {
             assert!((gathered[j] - loss[j]).abs() <= 1e-14 * loss[j].abs().max(1e-300));
         }
@@ -1820,11 +1793,10 @@ mod tests {
             let run = |p: &Plan, ops: &Operands<'_, E>, weighted: bool| {
                 let mut loss = vec![0.0f64; cols];
                 let mut weight = vec![0.0f64; cols];
-                let mut scratch = vec![0.0f64; 2 * cols];
                 let wref = if weighted { Some(&mut weight[..]) } else { None };
-                reduce_strided(p, ops, &mut loss, wref, Some(&mut scratch));
+                reduce_strided_in(p, ops, &mut loss, wref, true);
                 let mut grad = vec![E::ZERO; cols];
-                gradient_reduce_strided(p, ops, cast(0.25), &mut grad, Some(&mut scratch));
+                gradient_reduce_strided_in(p, ops, cast(0.25), &mut grad, true);
                 (loss, weight, grad)
             };
             for weighted in [false, true] {
