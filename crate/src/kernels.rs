@@ -1056,26 +1056,39 @@ fn gradient_reduce_strided_in<E: Float>(plan: &Plan, ops: &Operands<'_, E>, norm
 
 /// When the kept-first order (each output's elements gathered into the blocked
 /// accumulation) beats the reduced-first walk although it gathers: few outputs, each with
-/// many elements. Its cost per output is fixed (a final padded step and flush) and each
-/// output is one pass over its column; the walk then cost a TwoSum per element (it now
-/// sums a block's share in the dtype first; the limits were not re-measured since).
-/// Measured (float32, zero-copy): axis 0 of `[1024, 3]` 47 -> 15 us (a plain JS loop: 11-14 us),
-/// `[65536, 3]` 1.5 -> 0.7 ms, `[65536, 16]` 3.9 -> 3.0-3.6 ms; but with many outputs the
-/// column passes miss the cache: `[64, 65536]` went 18 -> 56 ms, so those keep the walk.
+/// many elements, in rows too narrow for the walk's vectors. The gather's cost is a fixed
+/// part per output (a final padded step and flush) plus one pass over its column; the
+/// walk's is a part per row (~15 ns) plus the row's vectors, and elements past the last
+/// whole vector go through its scalar path. Measured (zero-copy, axis 0, gather / walk):
+/// float32 `[65536, 3]` 0.44 / 1.47 ms, `[65536, 4]` 0.96 / 1.12 ms, `[65536, 7]` 1.67 /
+/// 2.57 ms, `[65536, 8]` 1.70 / 1.05 ms, `[65536, 16]` 3.66 / 1.15 ms, `[1024, 6]` 21 /
+/// 30 us, `[1024, 8]` 22 / 17 us, `[1024, 12]` 47 / 23 us, `[256, 8]` 11 / 11 us, `[64, 8]`
+/// 5.1 / 7.2 us, `[200, 16]` 9.9 / 6.4 us; float64 `[256, 8]` 6.4 / 9.3 us, `[1024, 8]`
+/// 33 / 28 us, `[1024, 16]` 64 / 34 us. With many outputs the column passes miss the
+/// cache (`[64, 65536]`: 56 ms gathered, 4 ms walked).
 const GATHER_MIN_REDUCED: usize = 64;
 const GATHER_MAX_OUTPUTS: usize = 16;
+/// Rows at least this wide are walked even with few outputs...
+const WALK_MIN_WIDTH: usize = 16;
+/// ...and rows of half that width when there are at least this many of them.
+const WALK_MIN_ROWS_HALF_WIDTH: usize = 512;
 
 /// Whether to walk the reduced dims outermost ([`reduce_outer`]): the kept-first order
 /// would gather (something is reduced, something is kept, and the innermost reduced run
-/// is not contiguous for every operand), unless there are few outputs with many elements.
-/// (A count that overflows `usize`, possible with broadcast dims, counts as many.)
+/// is not contiguous for every operand), unless there are few outputs with many elements
+/// in narrow rows. (A count that overflows `usize`, possible with broadcast dims, counts
+/// as many.)
 fn walks_reduced_first<E: Float>(plan: &Plan, ops: &Operands<'_, E>) -> bool {
     if plan.kept == 0 || plan.kept >= plan.rank {
         return false;
     }
     let few_outputs = plan.count(0, plan.kept).map_or(false, |n| n <= GATHER_MAX_OUTPUTS);
-    let many_reduced = plan.count(plan.kept, plan.rank).map_or(true, |n| n >= GATHER_MIN_REDUCED);
-    if few_outputs && many_reduced {
+    let reduced = plan.count(plan.kept, plan.rank);
+    let many_reduced = reduced.map_or(true, |n| n >= GATHER_MIN_REDUCED);
+    // The walk's rows run along the innermost kept dim.
+    let width = plan.shape[plan.kept - 1];
+    let wide = width >= WALK_MIN_WIDTH || (width >= WALK_MIN_WIDTH / 2 && reduced.map_or(true, |n| n >= WALK_MIN_ROWS_HALF_WIDTH));
+    if few_outputs && many_reduced && !wide {
         return false;
     }
     let last = plan.rank - 1;
@@ -1713,6 +1726,33 @@ mod tests {
             outer_walk_matches_reference(&a, &b, &w, rows, cols);
             let (a, b, w) = (rng.f64s(rows * cols), rng.f64s(rows * cols), rng.f64s(cols));
             outer_walk_matches_reference(&a, &b, &w, rows, cols);
+        }
+    }
+
+    #[test]
+    fn walk_or_gather_by_outputs_rows_and_width() {
+        // Axis 0 of [rows, cols] (kept-first plan: the column, then the row at stride cols).
+        let order = |rows: usize, cols: usize| {
+            let (a, b) = (vec![0.0f32; rows * cols], vec![0.0f32; rows * cols]);
+            let p = plan(&[cols, rows], [&[1, cols], &[1, cols], &[], &[]], 1);
+            walks_reduced_first(&p, &Operands { a: &a, b: &b, w: None, g: None })
+        };
+        for (rows, cols, walk) in [
+            (65536, 3, false),
+            (65536, 7, false),
+            (65536, 8, true),
+            (1024, 6, false),
+            (1024, 8, true),
+            (511, 8, false),
+            (512, 8, true),
+            (64, 8, false),
+            (64, 16, true),
+            (200, 16, true),
+            (63, 3, true),
+            (64, 3, false),
+            (2, 17, true),
+        ] {
+            assert_eq!(order(rows, cols), walk, "[{}, {}]", rows, cols);
         }
     }
 
