@@ -40,7 +40,7 @@ import { WasmTensor, tensorDims, tensorPair } from "./tensor.js";
 export interface LossWithGrad {
   /** As `mseLoss` returns it. */
   loss: number | Tensor;
-  /** Shape and dtype of `input`. */
+  /** Shape and dtype of `input`; its `data` is the caller's `out` when one was given. */
   grad: Tensor;
 }
 
@@ -343,7 +343,8 @@ export function lossWithGradWithOptions(fn: string, input: unknown, target: unkn
  * Shapes: input `(*)`; target `(*)` broadcastable; gradOutput a number, or for
  * `"mean"`/`"sum"` a one-element tensor, for `"none"` broadcastable to the loss shape,
  * for `axis` broadcastable to the reduced shape (with or without keepdims).
- * Output: a Tensor of input's shape and dtype (mixed dtypes compute in float64).
+ * Output: a Tensor of input's shape and dtype (mixed dtypes compute in float64), in a
+ * new array or, with `options.out`, in the caller's array or WasmTensor.
  */
 export function mseLossBackward(input: ArrayArgument, target: ArrayArgument, options?: MseLossBackwardOptions): Tensor {
   const o = parseOptions("mseLossBackward", options, true);
