@@ -115,40 +115,24 @@ export function renderMarkdown(run) {
     "arithmetic (as PyTorch does) with compensated float64 accumulation; the naive loop computes in float64. " +
     "The native C row is a bandwidth reference run in a child process (same kernel, `-O3 -march=native`).");
   L.push("");
-  L.push("#### Loss, `reduction: \"mean\"` (uniform data in [-1, 1))");
-  L.push("");
-  L.push("| size | dtype | contender | median time | GB/s | × naive | rel. error |");
-  L.push("|---:|---|---|---:|---:|---:|---:|");
-  L.push(...contenderRows(run.results.filter((c) => c.dataset === "uniform"), "mean"));
-  const acc = run.results.filter((c) => c.dataset !== "uniform");
-  if (acc.length) {
+  // One table per group of contenders: a title, an optional note, the rows.
+  const table = (title, rows, { note = null, errorLabel = "rel. error", first = false } = {}) => {
+    if (!rows.length) return;
+    if (!first) L.push("");
+    L.push(`#### ${title}`);
     L.push("");
-    L.push("#### Accuracy case: values of similar magnitude (input 0.1 × (1 ± 1%), target 0)");
-    L.push("");
-    L.push("| size | dtype | contender | median time | GB/s | × naive | rel. error |");
+    if (note) L.push(note, "");
+    L.push(`| size | dtype | contender | median time | GB/s | × naive | ${errorLabel} |`);
     L.push("|---:|---|---|---:|---:|---:|---:|");
-    L.push(...contenderRows(acc, "mean"));
-  }
-  const gradRows = contenderRows(run.results, "grad");
-  if (gradRows.length) {
-    L.push("");
-    L.push("#### Loss + gradient w.r.t. input (`\"mean\"`)");
-    L.push("");
-    L.push("| size | dtype | contender | median time | GB/s | × naive | rel. error (loss) |");
-    L.push("|---:|---|---|---:|---:|---:|---:|");
-    L.push(...gradRows);
-  }
-  const outRows = contenderRows(run.results, "grad-out");
-  if (outRows.length) {
-    L.push("");
-    L.push("#### Loss + gradient, the gradient written into the caller's array (`out`, reused every call)");
-    L.push("");
-    L.push("× naive here is against the naive loop writing into a reused array.");
-    L.push("");
-    L.push("| size | dtype | contender | median time | GB/s | × naive | rel. error (loss) |");
-    L.push("|---:|---|---|---:|---:|---:|---:|");
-    L.push(...outRows);
-  }
+    L.push(...rows);
+  };
+  table("Loss, `reduction: \"mean\"` (uniform data in [-1, 1))", contenderRows(run.results.filter((c) => c.dataset === "uniform"), "mean"), { first: true });
+  table("Accuracy case: values of similar magnitude (input 0.1 × (1 ± 1%), target 0)", contenderRows(run.results.filter((c) => c.dataset !== "uniform"), "mean"));
+  table("Loss + gradient w.r.t. input (`\"mean\"`)", contenderRows(run.results, "grad"), { errorLabel: "rel. error (loss)" });
+  table("Loss + gradient, the gradient written into the caller's array (`out`, reused every call)", contenderRows(run.results, "grad-out"), {
+    note: "× naive here is against the naive loop writing into a reused array.",
+    errorLabel: "rel. error (loss)",
+  });
   L.push("");
   L.push("#### Targets (issue 5)");
   L.push("");
