@@ -39,20 +39,11 @@ afterAll(() => {
   warnings.restore();
 });
 
-/** Every warning captured in this file, in order. */
-const log: string[] = [];
-
-function take(): ReturnType<WarningCapture["take"]> {
-  const got = warnings.take();
-  for (const w of got) log.push(w.message);
-  return got;
-}
-
 /** Asserts that exactly the not-yet-emitted ones of `torchWarnings` were emitted now. */
 function expectWarnings(torchWarnings: readonly string[], what: string): void {
   const expected = torchWarnings.filter((m) => !emitted.has(m));
   for (const m of torchWarnings) emitted.add(m);
-  const got = take();
+  const got = warnings.take();
   expect(got.map((w) => w.message), `${what}: warnings`).toEqual(expected);
   for (const w of got) expect(w.channel, `${what}: warning channel`).toBe(expectedChannel());
 }
@@ -104,7 +95,7 @@ describe("mseLoss vs torch F.mse_loss", () => {
     }
     // default reduction is "mean"
     expect(identical(mseLoss(x, y), mseLoss(x, y, { reduction: "mean" })), `${c.name}: default is mean`).toBe(true);
-    take();
+    warnings.take();
   });
 });
 
@@ -130,9 +121,9 @@ describe("PyTorch warnings", () => {
         // a wrong mapping is reported by the case's own test above
       }
     }
-    expect(take()).toEqual([]);
+    expect(warnings.take()).toEqual([]);
     for (const text of new Set(fx.legacy.flatMap((c) => c.warnings))) {
-      expect(log.filter((m) => m === text).length, text).toBe(1);
+      expect(warnings.messages.filter((m) => m === text).length, text).toBe(1);
     }
   });
 
@@ -142,10 +133,10 @@ describe("PyTorch warnings", () => {
       for (let i = 0; i < 3; i++) {
         const got = mseLoss(x, y, { reduction: "elementwise_mean" });
         expect(identical(got, mseLoss(x, y, { reduction: "mean" }))).toBe(true);
-        for (const w of take()) expect(w.channel).toBe(expectedChannel());
+        for (const w of warnings.take()) expect(w.channel).toBe(expectedChannel());
       }
       // torch's text, exactly once in this module instance's life (whichever call emitted it)
-      for (const text of c.warnings) expect(log.filter((m) => m === text).length, text).toBe(1);
+      for (const text of c.warnings) expect(warnings.messages.filter((m) => m === text).length, text).toBe(1);
     }
   });
 
@@ -158,7 +149,7 @@ describe("PyTorch warnings", () => {
     for (let i = 0; i < 5; i++) mseLoss(a, b);
     expectWarnings([torchText], "[7] vs [1] x5");
     // exactly once in this module instance's life (whichever call emitted it)
-    expect(log.filter((m) => m === torchText).length).toBe(1);
+    expect(warnings.messages.filter((m) => m === torchText).length).toBe(1);
   });
 
   it("broadcast: true silences the size-mismatch warning", () => {
@@ -168,7 +159,7 @@ describe("PyTorch warnings", () => {
       "Using a target size (torch.Size([2])) that is different to the input size (torch.Size([3, 2])). " +
       "This will likely lead to incorrect results due to broadcasting. Please ensure they have the same size.";
     const silent = mseLoss(a, b, { broadcast: true });
-    expect(take(), "broadcast: true").toEqual([]);
+    expect(warnings.take(), "broadcast: true").toEqual([]);
     // not silenced by once-ness: the same call without the option still warns
     const loud = mseLoss(a, b);
     expectWarnings([torchText], "[3, 2] vs [2] without broadcast option");
@@ -185,7 +176,7 @@ describe("PyTorch warnings", () => {
     } catch (e) {
       err = e;
     }
-    take();
+    warnings.take();
     expect(err).toBeInstanceOf(ShapeError);
     expect(err).toBeInstanceOf(RangeError);
     const msg = (err as Error).message;
@@ -194,7 +185,7 @@ describe("PyTorch warnings", () => {
     expect(msg).toContain("[3]");
     const same = mseLoss(a, { data: new Float64Array([1, 2, 3, 4, 5, 6]), shape: [2, 3] }, { broadcast: false });
     expect(same).toBe(0);
-    expect(take()).toEqual([]);
+    expect(warnings.take()).toEqual([]);
   });
 
   it.each(fx.errors.map((e) => [`${JSON.stringify(e.inputShape)} vs ${JSON.stringify(e.targetShape)}`, e] as const))(
@@ -219,7 +210,7 @@ describe("PyTorch warnings", () => {
       }
       // broadcast: true does not make incompatible shapes work
       expect(() => mseLoss(a, b, { broadcast: true })).toThrow(ShapeError);
-      expect(take()).toEqual([]);
+      expect(warnings.take()).toEqual([]);
     },
   );
 
@@ -238,7 +229,7 @@ describe("PyTorch warnings", () => {
       expect(c.message).toBe(`${c.reduction} is not a valid value for reduction`);
       expect(msg).toContain("mseLoss");
     }
-    expect(take()).toEqual([]);
+    expect(warnings.take()).toEqual([]);
   });
 });
 
@@ -314,7 +305,7 @@ describe("every array-argument form gives the same result", () => {
         }
       }
     }
-    take();
+    warnings.take();
   });
 
   it("a bare number is a rank-0 float64 tensor", () => {
@@ -327,7 +318,7 @@ describe("every array-argument form gives the same result", () => {
     const mixed = asTensor(mseLoss(new Float32Array([1, 2]), 0.5, { reduction: "none" }), "mixed");
     expect(mixed.data).toBeInstanceOf(Float64Array);
     expect(mixed.shape).toEqual([2]);
-    take();
+    warnings.take();
   });
 });
 
@@ -350,6 +341,6 @@ describe("inputs are never modified", () => {
     expect(x.shape).toEqual(c.input.shape);
     expect(y.shape).toEqual(c.target.shape);
     expect(JSON.stringify(nestedX)).toBe(nestedCopy);
-    take();
+    warnings.take();
   });
 });
