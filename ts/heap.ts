@@ -179,6 +179,16 @@ function sourceSize(src: Source): number {
   return isArray(src) ? src.length : src.size;
 }
 
+/** Where a source's elements start in its buffer (wasm memory for a WasmSource), in bytes. */
+function byteStart(src: Source): number {
+  return isArray(src) ? (getByteOffset.call(src) as number) : src.ptr;
+}
+
+/** How many bytes a source's elements span (the intrinsic length: a subclass cannot lie). */
+function byteLength(src: Source): number {
+  return isArray(src) ? typedLength(src) * (src instanceof Float32Array ? 4 : 8) : src.size * (src.dtype === "float32" ? 4 : 8);
+}
+
 function align16(bytes: number): number {
   return Math.ceil(bytes / 16) * 16;
 }
@@ -385,16 +395,13 @@ export class Heap {
   overlaps(dest: Source, sources: readonly (Source | null)[]): boolean {
     const memory = this.memory.buffer;
     const destBuffer = isArray(dest) ? getBuffer.call(dest) : memory;
-    const destStart = isArray(dest) ? (getByteOffset.call(dest) as number) : dest.ptr;
-    const destEnd = destStart + (isArray(dest) ? typedLength(dest) * dest.BYTES_PER_ELEMENT : dest.size * (dest.dtype === "float32" ? 4 : 8));
+    const destStart = byteStart(dest);
+    const destEnd = destStart + byteLength(dest);
     if (destEnd === destStart) return false;
     for (const src of sources) {
-      if (src === null) continue;
-      const buffer = isArray(src) ? getBuffer.call(src) : memory;
-      if (buffer !== destBuffer) continue;
-      const start = isArray(src) ? (getByteOffset.call(src) as number) : src.ptr;
-      const end = start + (isArray(src) ? typedLength(src) * src.BYTES_PER_ELEMENT : src.size * (src.dtype === "float32" ? 4 : 8));
-      if (start < destEnd && destStart < end) return true;
+      if (src === null || (isArray(src) ? getBuffer.call(src) : memory) !== destBuffer) continue;
+      const start = byteStart(src);
+      if (start < destEnd && destStart < start + byteLength(src)) return true;
     }
     return false;
   }
