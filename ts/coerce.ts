@@ -34,10 +34,14 @@ export interface Operand {
 
 const ACCEPTED = "a Float32Array, Float64Array, number, nested number array, {data, shape} or WasmTensor";
 
+/** `describe`, saying what a WasmTensor that is not this copy's class is. */
+function describeArgument(value: unknown): string {
+  const got = describe(value);
+  return got === "WasmTensor" ? "a WasmTensor from another mse-wasm module instance" : got;
+}
+
 function typeError(fn: string, argument: string, value: unknown): TypeError {
-  let got = describe(value);
-  if (got === "WasmTensor") got = "a WasmTensor from another mse-wasm module instance";
-  return new TypeError(`${fn}: argument '${argument}' must be ${ACCEPTED} (got ${got})`);
+  return new TypeError(`${fn}: argument '${argument}' must be ${ACCEPTED} (got ${describeArgument(value)})`);
 }
 
 function tag(value: object): unknown {
@@ -281,7 +285,7 @@ export function coerceOut(heap: Heap, fn: string, value: unknown, dtype: DType, 
     return { dest: source, data: () => value.view };
   }
   const typed = typeof value === "object" && value !== null ? floatArray(fn, "argument 'out'", value) : null;
-  if (typed === null) throw new TypeError(`${fn}: argument 'out' must be ${want} (got ${describe(value)})`);
+  if (typed === null) throw new TypeError(`${fn}: argument 'out' must be ${want} (got ${describeArgument(value)})`);
   const isF32 = typed instanceof Float32Array;
   if (isF32 !== (dtype === "float32")) {
     throw new TypeError(`${fn}: argument 'out' must be ${want} (got a ${isF32 ? "Float32Array" : "Float64Array"})`);

@@ -124,6 +124,13 @@ describe("module instances do not mix", () => {
         expect(Array.from(local.view)).toEqual([9, 9, 9]);
         expect(Array.from(foreign.view)).toEqual([1, 2, 3]);
       }
+      // As a gradient's `out` a foreign tensor is never written: a TypeError naming 'out'.
+      for (const call of [() => lib.mseLossBackward(zeros, zeros, { out: foreign }), () => lib.mseLossWithGrad(zeros, zeros, { out: foreign })]) {
+        expect(call).toThrow(TypeError);
+        expect(call).toThrow(/argument 'out' must be .* \(got a WasmTensor from another mse-wasm module instance\)$/);
+        expect(lib.heapStats().allocatedBytes).toBe(withLocal);
+        expect(Array.from(foreign.view)).toEqual([1, 2, 3]);
+      }
     } finally {
       foreign.dispose();
       local.dispose();
