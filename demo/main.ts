@@ -114,6 +114,8 @@ function drawPoints(): void {
 
 let prediction: DemoTensor | undefined;
 let target: DemoTensor | undefined;
+/** The gradient buffer every step writes into (`out`): no new array per step. */
+let gradient: DemoTensor | undefined;
 let weights = new Float64Array(0);
 let moment1 = new Float64Array(0);
 let moment2 = new Float64Array(0);
@@ -123,8 +125,10 @@ function restart(): void {
   run++;
   prediction?.dispose();
   target?.dispose();
+  gradient?.dispose();
   prediction = alloc("float32", [POINTS]);
   target = alloc("float32", [POINTS]);
+  gradient = alloc("float32", [POINTS]);
   target.view.set(state.points.y);
   const terms = state.degree + 1;
   weights = new Float64Array(terms);
@@ -153,20 +157,21 @@ function restart(): void {
 }
 
 function trainStep(): void {
-  if (!prediction || !target) return;
+  if (!prediction || !target || !gradient) return;
   const predicted = prediction.view; // a fresh live view: memory may have grown since
   for (let i = 0; i < POINTS; i++) predicted[i] = polynomial(weights, xs[i]!);
 
-  // One fused wasm call: mean((pred - y)^2) and d loss / d pred = 2 (pred - y) / n.
-  const { loss, grad } = mseLossWithGrad(prediction, target, { reduction: "mean" });
+  // One fused wasm call: mean((pred - y)^2) and d loss / d pred = 2 (pred - y) / n,
+  // written into the gradient tensor in wasm memory (no copy, no allocation).
+  const { loss, grad } = mseLossWithGrad(prediction, target, { reduction: "mean", out: gradient });
   if (typeof loss !== "number") throw new Error(`mseLossWithGrad returned a non-scalar loss: ${String(loss)}`);
 
   const t = state.step + 1;
-  const gradient = grad.data;
+  const dLoss = grad.data; // gradient's live view
   for (let k = 0; k < weights.length; k++) {
     // Chain rule through pred_i = sum_k w_k x_i^k.
     let g = 0;
-    for (let i = 0; i < POINTS; i++) g += gradient[i]! * xs[i]! ** k;
+    for (let i = 0; i < POINTS; i++) g += dLoss[i]! * xs[i]! ** k;
     if (state.optimizer === "adam") {
       const beta1 = 0.9;
       const beta2 = 0.999;

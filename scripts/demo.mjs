@@ -302,6 +302,12 @@ async function main() {
     await flushWarnings();
     out(`loss: ${torchRepr(loss, "float32")}`);
     out(`grad: ${torchRepr(grad).replace(/\n/g, "\n      ")}`);
+    out("A training loop reuses one gradient buffer (no new array per step):");
+    out("> const buffer = new Float32Array(9)");
+    out('> mseLossWithGrad(y_pred, y_true, { reduction: "sum", out: buffer }).grad.data === buffer');
+    const buffer = new Float32Array(input2.data.length);
+    const step = mseLossWithGrad(input2, target2, { reduction: "sum", out: buffer });
+    out(String(step.grad.data === buffer && step.loss === loss && buffer.every((v, i) => v === grad.data[i])));
   });
 
   await section("timing: 1M-element float32 pair, mean reduction", async () => {
