@@ -1,6 +1,6 @@
 // Packed-package check: the published .d.ts type-check for an ESM TypeScript consumer
 // (module/moduleResolution nodenext).
-import { init, mseLoss, MSELoss, MeanSquaredError, alloc, type Tensor } from "mse-wasm";
+import { init, mseLoss, mseLossBackward, mseLossWithGrad, MSELoss, MeanSquaredError, alloc, type Tensor } from "mse-wasm";
 
 await init();
 const mean: number | Tensor = mseLoss([0.9, 0.2, 0.8, 0.5], [1.0, 0.4, 0.7, 1.0]);
@@ -8,5 +8,15 @@ const criterion = new MSELoss({ reduction: "sum" });
 const m = new MeanSquaredError({ squared: false });
 const x = alloc("float32", [2, 3]);
 x.view.set([1, 2, 3, 4, 5, 6]);
-export const results = [mean, criterion.forward(x, new Float32Array(6)), m.compute()];
+// The gradient into the caller's buffer: a typed array or a WasmTensor.
+const buffer = new Float32Array(6);
+const grad: Tensor = mseLossBackward(new Float32Array(6), new Float32Array(6), { reduction: "sum", out: buffer });
+const y = alloc("float32", [2, 3]);
+const g = alloc("float32", [2, 3]);
+const step = mseLossWithGrad(x, y, { out: g });
+// @ts-expect-error: mseLoss has no `out` (only the gradient functions do)
+mseLoss(x, y, { out: buffer });
+export const results = [mean, criterion.forward(x, new Float32Array(6)), m.compute(), grad.data, step.loss, step.grad.shape];
 x.dispose();
+y.dispose();
+g.dispose();
