@@ -349,11 +349,18 @@ fn step<E: Float, T: Term<E>, A: Src<E>, B: Src<E>, W: Src<E>, G: Src<E>>(
     }
 }
 
-/// Every step of one contiguous run, the last one zero-padded, into `blocks`; with
-/// `FLUSH` each full block goes into `state` (without, the run is at most one block).
-/// `BLOCKED` (with `FLUSH`, from empty `blocks`) takes the loop shape of [`blocked`].
+/// How [`run_steps`] walks a run (a const generic: one instantiation per way).
+/// At most one block: the steps only accumulate, nothing is flushed (`mse_sum_once`).
+const ONE_BLOCK: u8 = 0;
+/// One flat loop over the steps, each full block flushed into the state as it fills.
+const FLAT: u8 = 1;
+/// The loop over blocks of [`blocked`], from empty `blocks`: the same flushes, pipelined.
+const BLOCKED: u8 = 2;
+
+/// Every step of one contiguous run, the last one zero-padded, into `blocks`, walked as
+/// `WAY` says ([`ONE_BLOCK`], [`FLAT`] or [`BLOCKED`]).
 #[inline(always)]
-fn run_steps<E: Float, T: Term<E>, W: Src<E>, G: Src<E>, const FLUSH: bool, const BLOCKED: bool>(
+fn run_steps<E: Float, T: Term<E>, W: Src<E>, G: Src<E>, const WAY: u8>(
     blocks: &mut Blocks<E::V>,
     state: &mut State,
     term: T,
@@ -366,7 +373,7 @@ fn run_steps<E: Float, T: Term<E>, W: Src<E>, G: Src<E>, const FLUSH: bool, cons
     let step_n = step_len::<E>();
     let full = n - n % step_n;
     let weighted = T::SUMS_WEIGHT && W::PRESENT;
-    if FLUSH && BLOCKED {
+    if WAY == BLOCKED {
         blocked(blocks, state, weighted, full, &mut ReduceSteps { term, a: &a[..full], b: &b[..full], w, g, i: 0 });
     } else {
         // One flat loop over whole steps: exact-length chunks carry no bounds checks, and a
@@ -375,7 +382,7 @@ fn run_steps<E: Float, T: Term<E>, W: Src<E>, G: Src<E>, const FLUSH: bool, cons
         let mut i = 0;
         for (ca, cb) in a[..full].chunks_exact(step_n).zip(b[..full].chunks_exact(step_n)) {
             step(blocks, term, Slice(ca), Slice(cb), w.part(i, step_n), g.part(i, step_n));
-            if FLUSH {
+            if WAY == FLAT {
                 blocks.stepped(state, weighted);
             } else {
                 blocks.steps += 1;
@@ -529,7 +536,7 @@ fn tail_step<E: Float, T: Term<E>, A: Src<E>, B: Src<E>, W: Src<E>, G: Src<E>>(
 
 /// Accumulates `term` over one contiguous run into `state`.
 #[inline(always)]
-fn reduce_run<E: Float, T: Term<E>, W: Src<E>, G: Src<E>, const BLOCKED: bool>(
+fn reduce_run<E: Float, T: Term<E>, W: Src<E>, G: Src<E>, const WAY: u8>(
     state: &mut State,
     term: T,
     a: &[E],
@@ -538,7 +545,7 @@ fn reduce_run<E: Float, T: Term<E>, W: Src<E>, G: Src<E>, const BLOCKED: bool>(
     g: G,
 ) {
     let mut blocks = Blocks::<E::V>::new();
-    run_steps::<E, T, W, G, true, BLOCKED>(&mut blocks, state, term, a, b, w, g);
+    run_steps::<E, T, W, G, WAY>(&mut blocks, state, term, a, b, w, g);
     blocks.flush(state, T::SUMS_WEIGHT && W::PRESENT);
 }
 
@@ -561,7 +568,7 @@ pub fn sum_squared_once<E: Float>(a: &[E], b: &[E]) -> f64 {
         return state.loss.value();
     }
     let mut blocks = Blocks::<E::V>::new();
-    run_steps::<E, Squared, Absent, Absent, false, false>(&mut blocks, &mut state, Squared, a, b, Absent, Absent);
+    run_steps::<E, Squared, Absent, Absent, ONE_BLOCK>(&mut blocks, &mut state, Squared, a, b, Absent, Absent);
     let [v0, v1] = Blocks::widened(&blocks.loss).lanes();
     v0 + v1
 }
@@ -674,7 +681,7 @@ fn min3(a: usize, b: usize, c: usize) -> usize {
 /// operands into `state`. Feeding the data in pieces whose lengths are
 /// multiples of [`BLOCK`] gives the same bits as one call.
 pub fn sum_squared<E: Float>(state: &mut State, a: &[E], b: &[E], w: Option<&[E]>) {
-    with_weight!(w, w => reduce_run::<E, Squared, _, Absent, true>(state, Squared, a, b, w, Absent))
+    with_weight!(w, w => reduce_run::<E, Squared, _, Absent, BLOCKED>(state, Squared, a, b, w, Absent))
 }
 
 /// `out[i] = (a[i] - b[i])^2 * w[i]`.
@@ -932,8 +939,8 @@ fn reduce_strided_run<E: Float, T: Term<E>>(state: &mut State, term: T, ops: &Op
         let w = ops.w.map(|w| run_slice(w, run, W));
         match run_operand(ops.g, run, G) {
             // The loss never has a grad-output operand: one instantiation fewer.
-            Operand::Absent => with_weight!(w, w => reduce_run::<E, T, _, Absent, false>(state, term, a, b, w, Absent)),
-            g => with_weight!(w, w => with_src!(g, g => reduce_run::<E, T, _, _, false>(state, term, a, b, w, g))),
+            Operand::Absent => with_weight!(w, w => reduce_run::<E, T, _, Absent, FLAT>(state, term, a, b, w, Absent)),
+            g => with_weight!(w, w => with_src!(g, g => reduce_run::<E, T, _, _, FLAT>(state, term, a, b, w, g))),
         }
         return;
     }
@@ -1506,9 +1513,9 @@ mod tests {
 
     /// The state words of `reduce_run` over `a`, `b` (and `w`), blocked or flat, as bits;
     /// every NaN as one pattern (IEEE leaves a NaN result's sign and payload open).
-    fn run_words<E: Float, const BLOCKED: bool>(a: &[E], b: &[E], w: Option<&[E]>, start: State) -> [u64; 8] {
+    fn run_words<E: Float, const WAY: u8>(a: &[E], b: &[E], w: Option<&[E]>, start: State) -> [u64; 8] {
         let mut state = start;
-        with_weight!(w, w => reduce_run::<E, Squared, _, Absent, BLOCKED>(&mut state, Squared, a, b, w, Absent));
+        with_weight!(w, w => reduce_run::<E, Squared, _, Absent, WAY>(&mut state, Squared, a, b, w, Absent));
         state.to_words().map(|x| if x.is_nan() { f64::NAN.to_bits() } else { x.to_bits() })
     }
 
@@ -1527,9 +1534,9 @@ mod tests {
                 for start in [State::zero(), used] {
                     for weight in [false, true] {
                         let (w64, w32) = if weight { (Some(&w[..]), Some(&w32[..])) } else { (None, None) };
-                        let (flat, blocked) = (run_words::<f32, false>(&a32, &b32, w32, start), run_words::<f32, true>(&a32, &b32, w32, start));
+                        let (flat, blocked) = (run_words::<f32, FLAT>(&a32, &b32, w32, start), run_words::<f32, BLOCKED>(&a32, &b32, w32, start));
                         assert_eq!(flat, blocked, "f32 kind {kind} n {n} weighted {weight}");
-                        let (flat, blocked) = (run_words::<f64, false>(&a, &b, w64, start), run_words::<f64, true>(&a, &b, w64, start));
+                        let (flat, blocked) = (run_words::<f64, FLAT>(&a, &b, w64, start), run_words::<f64, BLOCKED>(&a, &b, w64, start));
                         assert_eq!(flat, blocked, "f64 kind {kind} n {n} weighted {weight}");
                     }
                 }
