@@ -4,7 +4,7 @@ import * as lib from "../../ts/index.js";
 import type { Case } from "../cases.js";
 import { digestResults, propertyResults } from "./batches.js";
 import { runCall, type Call } from "./calls.js";
-import { countInstantiations } from "./instantiations.js";
+import { countInstantiations } from "./instantiations.mjs";
 
 type Request =
   | { id: number; op: "init"; options?: { simd?: boolean } }

@@ -6,7 +6,7 @@ import { vi } from "vitest";
 import type { Case } from "../cases.js";
 import { digestResults, propertyResults } from "./batches.js";
 import { runCall, type Call, type Outcome } from "./calls.js";
-import { countInstantiations, type ConcurrentInits } from "./instantiations.js";
+import { countInstantiations, type ConcurrentInits } from "./instantiations.mjs";
 
 export interface Instance {
   /** where the instance lives */

@@ -5,7 +5,7 @@
 import { describe, expect, it, vi } from "vitest";
 import * as lib from "../../ts/index.js";
 import { differingCases, encodedResults } from "../determinism.mjs";
-import { countInstantiations } from "../helpers/instantiations.js";
+import { countInstantiations } from "../helpers/instantiations.mjs";
 import type { Lib } from "../forms.js";
 import { captureWarnings } from "../helpers/warnings.js";
 
@@ -28,6 +28,7 @@ interface WorkerReport {
 
 const entry = new URL("../../dist/esm/index.js", import.meta.url);
 const casesModule = new URL("../determinism.mjs", import.meta.url);
+const countingModule = new URL("../helpers/instantiations.mjs", import.meta.url);
 
 async function exists(url: URL): Promise<boolean> {
   const fs = (await import(/* @vite-ignore */ "node:fs" as string)) as { existsSync(p: URL): boolean };
@@ -37,7 +38,7 @@ async function exists(url: URL): Promise<boolean> {
 function runWorker(wt: WorkerThreads, simd: boolean): Promise<WorkerReport> {
   return new Promise((resolve, reject) => {
     const worker = new wt.Worker(new URL("./mse-worker.mjs", import.meta.url), {
-      workerData: { entry: entry.href, cases: casesModule.href, simd },
+      workerData: { entry: entry.href, cases: casesModule.href, instantiations: countingModule.href, simd },
     });
     worker.on("message", (m) => {
       resolve(m);
