@@ -998,14 +998,43 @@ pub fn reduce_strided<E: Float>(plan: &Plan, ops: &Operands<'_, E>, loss: &mut [
     reduce_strided_in(plan, ops, loss, weight, walks_reduced_first(plan, ops));
 }
 
+/// One tile's TwoSum pairs from [`reduce_outer`], for outputs `at..at + sums.len()`.
+struct TilePairs<'a> {
+    sums: &'a [f64],
+    comp: &'a [f64],
+    weights: Option<(&'a [f64], &'a [f64])>,
+}
+
+/// A folded TwoSum pair: `s + c`, or `s` itself when it is not finite.
+#[inline(always)]
+fn fold(s: f64, c: f64) -> f64 {
+    if s.is_finite() {
+        s + c
+    } else {
+        s
+    }
+}
+
+/// Folds the pairs `sums`, `comp` into `out`.
+#[inline(always)]
+fn fold_into<E: Float>(out: &mut [E], sums: &[f64], comp: &[f64]) {
+    for ((o, s), c) in out.iter_mut().zip(sums).zip(comp) {
+        *o = E::from_f64(fold(*s, *c));
+    }
+}
+
 /// [`reduce_strided`] in the order given: reduced dims outermost (`walk`) or kept first.
 fn reduce_strided_in<E: Float>(plan: &Plan, ops: &Operands<'_, E>, loss: &mut [f64], mut weight: Option<&mut [f64]>, walk: bool) {
     if walk {
         let weighted = weight.is_some();
-        reduce_outer(&reduced_first(plan), ops, Squared, weighted, |j, l, w| {
-            loss[j] = l;
+        reduce_outer(&reduced_first(plan), ops, Squared, weighted, |at, t| {
+            let n = t.sums.len();
+            fold_into(&mut loss[at..at + n], t.sums, t.comp);
             if let Some(weight) = weight.as_deref_mut() {
-                weight[j] = w;
+                match t.weights {
+                    Some((ws, wc)) => fold_into(&mut weight[at..at + n], ws, wc),
+                    None => weight[at..at + n].fill(0.0),
+                }
             }
         });
         return;
@@ -1049,7 +1078,7 @@ pub fn gradient_reduce_strided<E: Float>(plan: &Plan, ops: &Operands<'_, E>, nor
 /// [`gradient_reduce_strided`] in the order given, as [`reduce_strided_in`].
 fn gradient_reduce_strided_in<E: Float>(plan: &Plan, ops: &Operands<'_, E>, norm: E, out: &mut [E], walk: bool) {
     if walk {
-        reduce_outer(&reduced_first(plan), ops, Gradient(norm), false, |j, s, _| out[j] = E::from_f64(s));
+        reduce_outer(&reduced_first(plan), ops, Gradient(norm), false, |at, t| fold_into(&mut out[at..at + t.sums.len()], t.sums, t.comp));
         return;
     }
     let mut j = 0;
@@ -1136,7 +1165,7 @@ fn two_sum(s: &mut f64, c: &mut f64, v: f64) {
 /// sum to the output's TwoSum pair; then folds each pair into `sums` (a non-finite sum is
 /// kept as it is). Every output's operations are elementwise and in the same order in
 /// the vector and the scalar code, so both builds agree bit for bit.
-fn reduce_outer<E: Float, T: Term<E>>(plan: &Plan, ops: &Operands<'_, E>, term: T, weighted: bool, mut emit: impl FnMut(usize, f64, f64)) {
+fn reduce_outer<E: Float, T: Term<E>>(plan: &Plan, ops: &Operands<'_, E>, term: T, weighted: bool, mut emit: impl FnMut(usize, TilePairs<'_>)) {
     // Kept dims are walked outside the reduced ones, in tiles of the innermost kept dim,
     // so each tile's sums stay in cache while every reduced index adds to them. Each
     // output still receives its terms in row-major order of the reduced dims: as in the
@@ -1205,12 +1234,8 @@ fn reduce_outer<E: Float, T: Term<E>>(plan: &Plan, ops: &Operands<'_, E>, term: 
             if rows > 0 || first {
                 flush(&mut acc, &mut wacc, first);
             }
-            // Fold each pair (a non-finite sum is kept as it is) and hand it over.
-            let fold = |s: f64, c: f64| if s.is_finite() { s + c } else { s };
-            for i in 0..width {
-                let w = if weighted { fold(wsums[i], wcomp[i]) } else { 0.0 };
-                emit(j0 + t0 + i, fold(sums[i], comp[i]), w);
-            }
+            let weights = if weighted { Some((&wsums[..width], &wcomp[..width])) } else { None };
+            emit(j0 + t0, TilePairs { sums: &sums[..width], comp: &comp[..width], weights });
             t0 = t1;
         }
         j0 += len;
