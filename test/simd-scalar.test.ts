@@ -12,9 +12,11 @@ import { spreadValues } from "./helpers/random.js";
 
 type Options = Record<string, unknown>;
 
-// (module (func (result v128) i32.const 0 i8x16.splat i8x16.popcnt)): valid only with SIMD128
+// (module (memory 1) (func (result v128) (memory.fill (i32.const 0) (i32.const 0) (i32.const 0))
+// i32.const 0 i8x16.splat i8x16.popcnt)): valid only with SIMD128 and bulk memory, as in ts/init.ts
 const SIMD_PROBE = new Uint8Array([
-  0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0, 10, 10, 1, 8, 0, 65, 0, 253, 15, 253, 98, 11,
+  0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0, 5, 3, 1, 0, 1, 10, 19, 1, 17, 0, 65, 0, 65, 0, 65,
+  0, 252, 11, 0, 65, 0, 253, 15, 253, 98, 11,
 ]);
 
 let simd: Instance;

@@ -35,11 +35,13 @@ type Request =
   | { readonly kind: "bytes"; readonly bytes: BufferSource };
 
 /**
- * A minimal module whose one function uses v128 (i8x16.splat, i8x16.popcnt): it
- * validates exactly where SIMD128 is supported.
+ * A minimal module whose one function uses v128 (i8x16.splat, i8x16.popcnt) and
+ * memory.fill: it validates exactly where SIMD128 and bulk memory (which the SIMD build
+ * also uses; every engine with SIMD128 has it) are supported.
  */
 const SIMD_PROBE = new Uint8Array([
-  0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0, 10, 10, 1, 8, 0, 65, 0, 253, 15, 253, 98, 11,
+  0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0, 5, 3, 1, 0, 1, 10, 19, 1, 17, 0, 65, 0, 65, 0, 65,
+  0, 252, 11, 0, 65, 0, 253, 15, 253, 98, 11,
 ]);
 
 let simdSupport: boolean | undefined;
