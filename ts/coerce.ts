@@ -4,7 +4,7 @@
 import { ShapeError, describe, formatShape } from "./errors.js";
 import type { DType, FloatArray, Heap, Source, WasmSource } from "./heap.js";
 import { MAX_RANK, checkShape, numel, sameShape } from "./shape.js";
-import { getBuffer, getByteOffset, getLength } from "./intrinsics.js";
+import { getBuffer, getByteOffset, getLength, typedLength } from "./intrinsics.js";
 import { WasmTensor, tensorDims, tensorHeap, tensorSource } from "./tensor.js";
 
 /** A plain number array, nested to any depth up to rank 8 (rectangular). */
@@ -249,63 +249,86 @@ export function coerce(heap: Heap | null, fn: string, argument: string, value: u
 }
 
 /**
- * The caller's `out` for a gradient, checked against what the call produces: where the
- * kernels write (a JS-heap array, or wasm memory for a WasmTensor or a view into the
- * module's memory, so that a memory.grow during the call cannot detach it) and what the
- * result's `data` is afterwards.
+ * The caller's `out` for a gradient, checked against what the call produces (by
+ * `coerceOut`): a typed array (`array`, a plain view over the caller's buffer) or a
+ * WasmTensor (`tensor`, its memory).
  */
-export interface OutTarget {
-  readonly dest: Source;
-  /** The caller's array, or for wasm memory a live view of it (re-made after a grow). */
-  data(): FloatArray;
+export class OutTarget {
+  readonly #heap: Heap;
+  readonly #value: FloatArray | WasmTensor;
+  /** A plain view of the caller's typed array (null for a WasmTensor): writable by index. */
+  readonly array: FloatArray | null;
+  readonly tensor: WasmSource | null;
+  #dest: Source | null = null;
+
+  constructor(heap: Heap, value: FloatArray | WasmTensor, array: FloatArray | null, tensor: WasmSource | null) {
+    this.#heap = heap;
+    this.#value = value;
+    this.array = array;
+    this.tensor = tensor;
+  }
+
+  /**
+   * Where kernels write: a JS-heap array, or wasm memory (a WasmTensor, or a view into
+   * the module's memory, so that a memory.grow during the call cannot detach it). Reads
+   * the array's buffer (a C++ call in V8), so only the kernel paths ask.
+   */
+  dest(): Source {
+    if (this.#dest === null) this.#dest = this.tensor ?? arraySource(this.#heap, this.array as FloatArray);
+    return this.#dest;
+  }
+
+  /**
+   * The result's `data`: the caller's array, or the WasmTensor's live view. A view into
+   * the module's memory that a grow detached during the call is replaced by a view of
+   * the same elements over the grown memory.
+   */
+  data(): FloatArray {
+    if (this.#value instanceof WasmTensor) return this.#value.view;
+    const dest = this.#dest;
+    if (dest === null || isFloatArray(dest)) return this.#value;
+    const buffer = this.#heap.memory.buffer;
+    if (getBuffer.call(this.#value) === buffer) return this.#value;
+    return dest.dtype === "float32" ? new Float32Array(buffer, dest.ptr, dest.size) : new Float64Array(buffer, dest.ptr, dest.size);
+  }
+}
+
+function isFloatArray(src: Source): src is FloatArray {
+  return src instanceof Float32Array || src instanceof Float64Array;
 }
 
 /**
  * Checks `out` of `fn` against the gradient's `dtype` and `shape` (input's): a
  * Float32Array / Float64Array of that dtype and element count, or a live WasmTensor of
  * this module with that dtype and shape. TypeError for another kind or dtype (or a
- * detached buffer), ShapeError for another size or shape. Allocates nothing.
+ * detached buffer), ShapeError for another size or shape. Allocates nothing in wasm memory.
  */
 export function coerceOut(heap: Heap, fn: string, value: unknown, dtype: DType, shape: readonly number[]): OutTarget {
-  const size = numel(shape);
-  const arrayName = dtype === "float32" ? "Float32Array" : "Float64Array";
-  const want =
-    `a ${arrayName} of ${size} element${size === 1 ? "" : "s"} or a ${dtype} WasmTensor of shape ` +
-    `${formatShape(shape)} (the gradient has input's dtype and shape)`;
   if (value instanceof WasmTensor) {
-    if (tensorHeap(value) !== heap) {
-      throw new TypeError(`${fn}: argument 'out' must be ${want} (got a WasmTensor from another mse-wasm module instance)`);
-    }
+    if (tensorHeap(value) !== heap) throw new TypeError(outError(fn, dtype, shape, "a WasmTensor from another mse-wasm module instance"));
     const source = tensorSource(value, fn, "out");
     const dims = tensorDims(value);
-    if (source.dtype !== dtype) throw new TypeError(`${fn}: argument 'out' must be ${want} (got a ${source.dtype} WasmTensor)`);
-    if (!sameShape(dims, shape)) {
-      throw new ShapeError(`${fn}: argument 'out' must be ${want} (got a WasmTensor of shape ${formatShape(dims)})`);
-    }
-    return { dest: source, data: () => value.view };
+    if (source.dtype !== dtype) throw new TypeError(outError(fn, dtype, shape, `a ${source.dtype} WasmTensor`));
+    if (!sameShape(dims, shape)) throw new ShapeError(outError(fn, dtype, shape, `a WasmTensor of shape ${formatShape(dims)}`));
+    return new OutTarget(heap, value, null, source);
   }
   const typed = typeof value === "object" && value !== null ? floatArray(fn, "argument 'out'", value) : null;
-  if (typed === null) throw new TypeError(`${fn}: argument 'out' must be ${want} (got ${describeArgument(value)})`);
+  if (typed === null) throw new TypeError(outError(fn, dtype, shape, describeArgument(value)));
   const isF32 = typed instanceof Float32Array;
-  if (isF32 !== (dtype === "float32")) {
-    throw new TypeError(`${fn}: argument 'out' must be ${want} (got a ${isF32 ? "Float32Array" : "Float64Array"})`);
+  if (isF32 !== (dtype === "float32")) throw new TypeError(outError(fn, dtype, shape, `a ${isF32 ? "Float32Array" : "Float64Array"}`));
+  const length = typedLength(typed);
+  if (length !== numel(shape)) {
+    throw new ShapeError(outError(fn, dtype, shape, `a ${isF32 ? "Float32Array" : "Float64Array"} of ${length} element${length === 1 ? "" : "s"}`));
   }
-  if (typed.length !== size) {
-    throw new ShapeError(
-      `${fn}: argument 'out' must be ${want} (got a ${arrayName} of ${typed.length} element${typed.length === 1 ? "" : "s"})`,
-    );
-  }
-  const dest = arraySource(heap, typed);
-  if (dest === typed) return { dest, data: () => value as FloatArray };
-  const { ptr } = dest as WasmSource;
-  // A view into the module's memory: written through its pointer; `data` is the caller's
-  // view while it is live, else a view of the same elements over the grown memory.
-  return {
-    dest,
-    data: () => {
-      const buffer = heap.memory.buffer;
-      if (getBuffer.call(value) === buffer) return value as FloatArray;
-      return isF32 ? new Float32Array(buffer, ptr, size) : new Float64Array(buffer, ptr, size);
-    },
-  };
+  return new OutTarget(heap, value as FloatArray, typed, null);
+}
+
+/** The message for an `out` that does not fit a gradient of `dtype` and `shape` (built only on error). */
+function outError(fn: string, dtype: DType, shape: readonly number[], got: string): string {
+  const size = numel(shape);
+  return (
+    `${fn}: argument 'out' must be a ${dtype === "float32" ? "Float32Array" : "Float64Array"} of ${size} ` +
+    `element${size === 1 ? "" : "s"} or a ${dtype} WasmTensor of shape ${formatShape(shape)} ` +
+    `(the gradient has input's dtype and shape) (got ${got})`
+  );
 }

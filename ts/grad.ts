@@ -152,7 +152,7 @@ export function gradient(p: Prepared, o: ParsedOptions, sums: WeightSums | null,
   if (p.numel === 0) {
     // Nothing reaches the loss (a broadcast dim of size 0): the gradient is all zeros,
     // which a new array already is and a caller's `out` is made.
-    if (data !== out?.dest) return { data: deliver(p.heap, out, data), shape };
+    if (out === null || data !== out.dest()) return { data: deliver(p.heap, out, data), shape };
     if (isArray(data)) {
       data.fill(0);
     } else {
@@ -236,13 +236,11 @@ function fastWithGrad(heap: Heap, fn: string, input: unknown, target: unknown, o
   const out = o.out === undefined ? null : coerceOut(heap, fn, o.out, dtype, shape);
   const f32 = dtype === "float32";
   const norm = f32 ? Math.fround(o.reduction === MEAN ? 2 / n : 2) : o.reduction === MEAN ? 2 / n : 2;
-  const dest = gradDest(heap, out, dtype, n, a, b, null, null);
   let sum: number;
   if (n <= SMALL_MAX) {
     // Tiny inputs: the kernels' arithmetic replayed in JS (same bits) costs less than
-    // copying in, calling the fused kernel and copying out. WasmTensors (and a gradient
-    // destination in wasm memory) are accessed through the memory view at element
-    // offsets `ia`, `ib` (and `ig`).
+    // copying in, calling the fused kernel and copying out. WasmTensors are read in place
+    // through the memory view (element offsets `ia`, `ib`).
     const shift = f32 ? 2 : 3;
     let x: FloatArray;
     let y: FloatArray;
@@ -256,27 +254,39 @@ function fastWithGrad(heap: Heap, fn: string, input: unknown, target: unknown, o
       x = a as FloatArray;
       y = b as FloatArray;
     }
+    sum = f32 ? smallSum32(x, ia, y, ib, n) : smallSum64(x, ia, y, ib, n);
+    // The gradient `(x - y) * norm` (stored, it rounds to the dtype as the kernel does).
+    // Into the caller's `out` through a scratch: every operand is read before `out` is
+    // written, however their memory overlaps (no buffer lookups needed).
     let grad: FloatArray;
     let ig = 0;
-    if (isArray(dest)) {
-      grad = dest;
-    } else {
+    if (out === null) {
+      grad = makeArray(dtype, n);
+    } else if (out.tensor !== null) {
       grad = heap.view(dtype);
-      ig = dest.ptr >>> shift;
-    }
-    if (f32) {
-      for (let i = 0; i < n; i++) grad[ig + i] = Math.fround((x[ia + i] as number) - (y[ib + i] as number)) * norm;
-      sum = smallSum32(x, ia, y, ib, n);
+      ig = out.tensor.ptr >>> shift;
     } else {
-      for (let i = 0; i < n; i++) grad[ig + i] = ((x[ia + i] as number) - (y[ib + i] as number)) * norm;
-      sum = smallSum64(x, ia, y, ib, n);
+      grad = out.array as FloatArray;
     }
-  } else {
-    heap.contiguous(FUSED, dtype, n, a, b, null, null, 1, norm, dest, null);
-    sum = heap.stateLoss();
+    const g = out === null ? grad : smallGrad;
+    if (f32) {
+      for (let i = 0; i < n; i++) g[i] = Math.fround((x[ia + i] as number) - (y[ib + i] as number)) * norm;
+    } else {
+      for (let i = 0; i < n; i++) g[i] = ((x[ia + i] as number) - (y[ib + i] as number)) * norm;
+    }
+    if (out !== null) {
+      for (let i = 0; i < n; i++) grad[ig + i] = smallGrad[i] as number;
+    }
+    return { loss: o.reduction === SUM ? sum : sum / n, grad: { data: out === null ? grad : out.data(), shape } };
   }
+  const dest = gradDest(heap, out, dtype, n, a, b, null, null);
+  heap.contiguous(FUSED, dtype, n, a, b, null, null, 1, norm, dest, null);
+  sum = heap.stateLoss();
   return { loss: o.reduction === SUM ? sum : sum / n, grad: { data: deliver(heap, out, dest), shape } };
 }
+
+/** The JS replay's gradient before it goes into a caller's `out` (see fastWithGrad). */
+const smallGrad = new Float64Array(SMALL_MAX);
 
 /**
  * Where a gradient of `dtype` and `size` elements is written: the caller's `out`, unless
@@ -290,13 +300,13 @@ function gradDest(
   size: number,
   ...operands: readonly (Source | null)[]
 ): Source {
-  return out !== null && !heap.overlaps(out.dest, operands) ? out.dest : makeArray(dtype, size);
+  return out !== null && !heap.overlaps(out.dest(), operands) ? out.dest() : makeArray(dtype, size);
 }
 
 /** The gradient's `data`: `dest` itself, or the caller's `out` (copying `dest` into it if it is a temporary). */
 function deliver(heap: Heap, out: OutTarget | null, dest: Source): FloatArray {
   if (out === null) return dest as FloatArray;
-  if (dest !== out.dest) heap.copyOut(out.dest, 0, dest as FloatArray);
+  if (dest !== out.dest()) heap.copyOut(out.dest(), 0, dest as FloatArray);
   return out.data();
 }
 
