@@ -2,7 +2,7 @@
 // elements, dtype and shape) without converting element types; anything else is an
 // error naming the function, the argument and what was received.
 import { ShapeError, describe, formatShape } from "./errors.js";
-import type { DType, FloatArray, Heap, Source, WasmSource } from "./heap.js";
+import { isArray, type DType, type FloatArray, type Heap, type Source, type WasmSource } from "./heap.js";
 import { MAX_RANK, checkShape, numel, sameShape } from "./shape.js";
 import { getBuffer, getByteOffset, getLength, typedLength } from "./intrinsics.js";
 import { WasmTensor, tensorDims, tensorHeap, tensorSource } from "./tensor.js";
@@ -279,6 +279,18 @@ export class OutTarget {
   }
 
   /**
+   * Writes `values[0 .. n)` element by element (each store rounds to the dtype), with no
+   * buffer lookup: for the JS replay of tiny inputs (a typed `set` between element types
+   * is a runtime call in V8, 2x slower for 16 elements).
+   */
+  writeElements(values: Float64Array, n: number): void {
+    const t = this.tensor;
+    const target = t === null ? (this.array as FloatArray) : this.#heap.view(t.dtype);
+    const at = t === null ? 0 : t.ptr >>> (t.dtype === "float32" ? 2 : 3);
+    for (let i = 0; i < n; i++) target[at + i] = values[i] as number;
+  }
+
+  /**
    * The result's `data`: the caller's array, or the WasmTensor's live view. A view into
    * the module's memory that a grow detached during the call is replaced by a view of
    * the same elements over the grown memory.
@@ -286,15 +298,11 @@ export class OutTarget {
   data(): FloatArray {
     if (this.#value instanceof WasmTensor) return this.#value.view;
     const dest = this.#dest;
-    if (dest === null || isFloatArray(dest)) return this.#value;
+    if (dest === null || isArray(dest)) return this.#value;
     const buffer = this.#heap.memory.buffer;
     if (getBuffer.call(this.#value) === buffer) return this.#value;
     return dest.dtype === "float32" ? new Float32Array(buffer, dest.ptr, dest.size) : new Float64Array(buffer, dest.ptr, dest.size);
   }
-}
-
-function isFloatArray(src: Source): src is FloatArray {
-  return src instanceof Float32Array || src instanceof Float64Array;
 }
 
 /**
@@ -312,7 +320,7 @@ export function coerceOut(heap: Heap, fn: string, value: unknown, dtype: DType, 
     if (!sameShape(dims, shape)) throw new ShapeError(outError(fn, dtype, shape, `a WasmTensor of shape ${formatShape(dims)}`));
     return new OutTarget(heap, value, null, source);
   }
-  const typed = typeof value === "object" && value !== null ? floatArray(fn, "argument 'out'", value) : null;
+  const typed = floatArray(fn, "argument 'out'", value);
   if (typed === null) throw new TypeError(outError(fn, dtype, shape, describeArgument(value)));
   const isF32 = typed instanceof Float32Array;
   if (isF32 !== (dtype === "float32")) throw new TypeError(outError(fn, dtype, shape, `a ${isF32 ? "Float32Array" : "Float64Array"}`));

@@ -7,7 +7,6 @@ import {
   GRAD,
   GRAD_REDUCE_STRIDED,
   GRAD_STRIDED,
-  isArray,
   type DType,
   type FloatArray,
   type Heap,
@@ -146,21 +145,12 @@ function resolveGrad(p: Prepared, o: ParsedOptions, sums: WeightSums | null): Gr
 export function gradient(p: Prepared, o: ParsedOptions, sums: WeightSums | null, out: OutTarget | null): Tensor {
   const spec = resolveGrad(p, o, sums);
   const input = p.input;
+  const shape = input.shape.slice();
+  // Nothing reaches the loss (a broadcast dim of size 0): the gradient is all zeros, a
+  // new array (that `deliver` copies into a caller's `out`).
+  if (p.numel === 0) return { data: deliver(p.heap, out, makeArray(input.dtype, input.size)), shape };
   const w = p.weight === null ? null : p.weight.source;
   const data = gradDest(p.heap, out, input.dtype, input.size, input.source, p.target.source, w, spec.g);
-  const shape = input.shape.slice();
-  if (p.numel === 0) {
-    // Nothing reaches the loss (a broadcast dim of size 0): the gradient is all zeros,
-    // which a new array already is and a caller's `out` is made.
-    if (out === null || data !== out.dest()) return { data: deliver(p.heap, out, data), shape };
-    if (isArray(data)) {
-      data.fill(0);
-    } else {
-      const at = data.ptr >>> (data.dtype === "float32" ? 2 : 3);
-      p.heap.view(data.dtype).fill(0, at, at + data.size);
-    }
-    return { data: deliver(p.heap, out, data), shape };
-  }
   const T = p.dtype;
   const norm = T === "float32" ? Math.fround(spec.norm) : spec.norm;
   if (input.size === p.numel) {
@@ -241,12 +231,12 @@ function fastWithGrad(heap: Heap, fn: string, input: unknown, target: unknown, o
     // Tiny inputs: the kernels' arithmetic replayed in JS (same bits) costs less than
     // copying in, calling the fused kernel and copying out. WasmTensors are read in place
     // through the memory view (element offsets `ia`, `ib`).
-    const shift = f32 ? 2 : 3;
     let x: FloatArray;
     let y: FloatArray;
     let ia = 0;
     let ib = 0;
     if (input instanceof WasmTensor) {
+      const shift = f32 ? 2 : 3;
       x = y = heap.view(dtype);
       ia = (a as WasmSource).ptr >>> shift;
       ib = (b as WasmSource).ptr >>> shift;
@@ -258,26 +248,16 @@ function fastWithGrad(heap: Heap, fn: string, input: unknown, target: unknown, o
     // The gradient `(x - y) * norm` (stored, it rounds to the dtype as the kernel does).
     // Into the caller's `out` through a scratch: every operand is read before `out` is
     // written, however their memory overlaps (no buffer lookups needed).
-    let grad: FloatArray;
-    let ig = 0;
-    if (out === null) {
-      grad = makeArray(dtype, n);
-    } else if (out.tensor !== null) {
-      grad = heap.view(dtype);
-      ig = out.tensor.ptr >>> shift;
-    } else {
-      grad = out.array as FloatArray;
-    }
-    const g = out === null ? grad : smallGrad;
+    const g = out === null ? makeArray(dtype, n) : smallGrad;
     if (f32) {
       for (let i = 0; i < n; i++) g[i] = Math.fround((x[ia + i] as number) - (y[ib + i] as number)) * norm;
     } else {
       for (let i = 0; i < n; i++) g[i] = ((x[ia + i] as number) - (y[ib + i] as number)) * norm;
     }
-    if (out !== null) {
-      for (let i = 0; i < n; i++) grad[ig + i] = smallGrad[i] as number;
-    }
-    return { loss: o.reduction === SUM ? sum : sum / n, grad: { data: out === null ? grad : out.data(), shape } };
+    const loss = o.reduction === SUM ? sum : sum / n;
+    if (out === null) return { loss, grad: { data: g, shape } };
+    out.writeElements(smallGrad, n);
+    return { loss, grad: { data: out.data(), shape } };
   }
   const dest = gradDest(heap, out, dtype, n, a, b, null, null);
   heap.contiguous(FUSED, dtype, n, a, b, null, null, 1, norm, dest, null);
