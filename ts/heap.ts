@@ -152,7 +152,8 @@ export interface StridedCall {
   readonly outCount: number;
   /**
    * NONE_STRIDED / GRAD_*: where the result goes, any float dtype (converted on copy-out):
-   * a JS array, or wasm memory (a caller's `out`) not among the operands.
+   * a JS array, or wasm memory (a caller's `out`) not among the operands, which the kernel
+   * writes itself when it has the call's dtype.
    */
   readonly out: Source | null;
   /** REDUCE_STRIDED: per-output loss sums and weight sums, each copied out when given. */
@@ -406,6 +407,15 @@ export class Heap {
     return false;
   }
 
+  /**
+   * Where a kernel can write the result `dest` as `dtype` itself: a WasmSource of `dtype`
+   * (a caller's `out` in wasm memory, which no operand shares), else -1 (a JS array: the
+   * kernel writes scratch, then it is copied out).
+   */
+  #outAt(dest: Source | null, dtype: DType): number {
+    return dest !== null && !isArray(dest) && dest.dtype === dtype ? dest.ptr : -1;
+  }
+
   /** Elements `start .. start + count` of `src` (read in place at `at`, or if -1 copied to `region`). */
   #place(src: Source, at: number, start: number, count: number, region: number, view: FloatArray): number {
     if (at >= 0) return at + start * view.BYTES_PER_ELEMENT;
@@ -446,8 +456,7 @@ export class Heap {
   ): void {
     const k = dtype === "float32" ? this.#k32 : this.#k64;
     const shift = dtype === "float32" ? 2 : 3;
-    // A gradient destination in wasm memory of the kernel's dtype is written in place.
-    const gradAt = gradOut !== null && !isArray(gradOut) && gradOut.dtype === dtype ? gradOut.ptr : -1;
+    const gradAt = this.#outAt(gradOut, dtype);
     const base = this.scratch;
     const state = this.#state;
     // No allocation happens below, so the views stay valid for the whole call.
@@ -568,7 +577,8 @@ export class Heap {
         if (withWeight) outWeight = this.#take(call.outCount * 8, fn, "the weight sums");
         if (call.finish !== null) finished = this.#take(call.outCount * bytes, fn, "the result");
       } else {
-        out = this.#take(call.outCount * bytes, fn, call.kind === NONE_STRIDED ? "the loss" : "the gradient");
+        out = this.#outAt(call.out, dtype);
+        if (out < 0) out = this.#take(call.outCount * bytes, fn, call.kind === NONE_STRIDED ? "the loss" : "the gradient");
       }
       // 2. Copy operands in, through views derived now.
       const view = this.view(dtype);
@@ -615,7 +625,7 @@ export class Heap {
         const f64 = this.view("float64");
         if (call.outLoss !== null) call.outLoss.set(f64.subarray(out >>> 3, (out >>> 3) + call.outCount));
         if (call.outWeight !== null) call.outWeight.set(f64.subarray(outWeight >>> 3, (outWeight >>> 3) + call.outCount));
-      } else {
+      } else if (this.#outAt(call.out, dtype) < 0) {
         const result = this.view(dtype);
         this.copyOut(call.out as Source, 0, result.subarray(out >>> shift, (out >>> shift) + call.outCount));
       }
