@@ -33,8 +33,10 @@ type FusedKernel = (
   norm: number, n: number, gradOut: number, lossOut: number,
 ) => void;
 type NoneStridedKernel = (plan: number, a: number, b: number, w: number, out: number) => number;
-type ReduceStridedKernel = (plan: number, a: number, b: number, w: number, outLoss: number, outWeight: number) => number;
-type FinishKernel = (loss: number, weight: number, divisor: number, n: number, out: number) => void;
+type ReduceStridedKernel = (
+  plan: number, a: number, b: number, w: number,
+  outLoss: number, outWeight: number, out: number, divisor: number,
+) => number;
 type GradStridedKernel = (plan: number, a: number, b: number, w: number, g: number, norm: number, out: number) => number;
 type GradReduceStridedKernel = (plan: number, a: number, b: number, w: number, g: number, norm: number, out: number) => number;
 
@@ -65,11 +67,9 @@ export interface MseExports {
   mse_grad_strided_f64: GradStridedKernel;
   mse_grad_reduce_strided_f32: GradReduceStridedKernel;
   mse_grad_reduce_strided_f64: GradReduceStridedKernel;
-  mse_finish_f32: FinishKernel;
-  mse_finish_f64: FinishKernel;
 }
 
-const KERNEL_NAMES = ["sum_once", "sum", "none", "grad", "fused", "none_strided", "reduce_strided", "grad_strided", "grad_reduce_strided", "finish"];
+const KERNEL_NAMES = ["sum_once", "sum", "none", "grad", "fused", "none_strided", "reduce_strided", "grad_strided", "grad_reduce_strided"];
 const EXPORT_NAMES = [
   "mse_alloc", "mse_free", "mse_allocated_bytes", "mse_simd", "mse_state_loss", "mse_state_weight",
   ...KERNEL_NAMES.flatMap((k) => [`mse_${k}_f32`, `mse_${k}_f64`]),
@@ -97,7 +97,6 @@ interface Kernels {
   readonly reduceStrided: ReduceStridedKernel;
   readonly gradStrided: GradStridedKernel;
   readonly gradReduceStrided: GradReduceStridedKernel;
-  readonly finish: FinishKernel;
 }
 
 /**
@@ -159,11 +158,15 @@ export interface StridedCall {
   /** REDUCE_STRIDED: per-output loss sums and weight sums, each copied out when given. */
   readonly outLoss: Float64Array | null;
   readonly outWeight: Float64Array | null;
-  /** REDUCE_STRIDED: the result the kernel finishes from the sums (mse_finish_*), or null. */
+  /** REDUCE_STRIDED: the result the kernel finishes from each output's sums, or null. */
   readonly finish: StridedFinish | null;
 }
 
-/** An `axis` reduction's result: each loss sum over its weight sum, or over `divisor`. */
+/**
+ * An `axis` reduction's result, finished by the reduce kernel as it goes: each loss sum
+ * over its weight sum, or over `divisor`. (The kernel divides by the weight sums whenever
+ * it computes them, so a call with `outWeight` has a `weighted` finish or none.)
+ */
 export interface StridedFinish {
   /** Written in the call's dtype. */
   readonly data: FloatArray;
@@ -231,7 +234,6 @@ export class Heap {
       reduceStrided: exports.mse_reduce_strided_f32,
       gradStrided: exports.mse_grad_strided_f32,
       gradReduceStrided: exports.mse_grad_reduce_strided_f32,
-      finish: exports.mse_finish_f32,
     };
     this.#k64 = {
       bytes: 8,
@@ -244,7 +246,6 @@ export class Heap {
       reduceStrided: exports.mse_reduce_strided_f64,
       gradStrided: exports.mse_grad_strided_f64,
       gradReduceStrided: exports.mse_grad_reduce_strided_f64,
-      finish: exports.mse_finish_f64,
     };
     const raw = exports.mse_alloc(SCRATCH_BYTES + PAGE_BYTES) >>> 0;
     if (raw === 0) {
@@ -572,9 +573,14 @@ export class Heap {
       let outWeight = 0;
       let finished = 0;
       if (call.kind === REDUCE_STRIDED) {
-        const withWeight = call.outWeight !== null || call.finish?.weighted === true;
-        out = this.#take(call.outCount * 8, fn, "the reduced loss");
-        if (withWeight) outWeight = this.#take(call.outCount * 8, fn, "the weight sums");
+        if (call.finish !== null && call.outWeight !== null && !call.finish.weighted) {
+          throw new Error(`${fn}: internal error: weight sums asked with an unweighted result`);
+        }
+        // Only what is asked for: the kernel writes a finished result without the sums.
+        if (call.outLoss !== null) out = this.#take(call.outCount * 8, fn, "the reduced loss");
+        if (call.outWeight !== null || call.finish?.weighted === true) {
+          outWeight = this.#take(call.outCount * 8, fn, "the weight sums");
+        }
         if (call.finish !== null) finished = this.#take(call.outCount * bytes, fn, "the result");
       } else {
         out = this.#outAt(call.out, dtype);
@@ -603,7 +609,7 @@ export class Heap {
           status = k.noneStrided(plan, pa, pb, pw, out);
           break;
         case REDUCE_STRIDED:
-          status = k.reduceStrided(plan, pa, pb, pw, out, outWeight);
+          status = k.reduceStrided(plan, pa, pb, pw, out, outWeight, finished, call.finish?.divisor ?? 1);
           break;
         case GRAD_STRIDED:
           status = k.gradStrided(plan, pa, pb, pw, pg, call.norm, out);
@@ -618,7 +624,6 @@ export class Heap {
       // 4. Copy results out.
       if (call.kind === REDUCE_STRIDED) {
         if (call.finish !== null) {
-          k.finish(out, call.finish.weighted ? outWeight : 0, call.finish.divisor, call.outCount, finished);
           const result = this.view(dtype);
           call.finish.data.set(result.subarray(finished >>> shift, (finished >>> shift) + call.outCount));
         }

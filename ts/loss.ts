@@ -360,9 +360,9 @@ export function forward(p: Prepared, o: ParsedOptions, sums: WeightSums | null =
   const data = makeArray(p.dtype, count);
   const divisor = o.reduction === SUM ? 1 : red.reducedCount;
   if (count > 0 && red.reducedCount > 1) {
-    // The kernel divides and rounds to the dtype itself: no float64 copy of the sums and
-    // no JS loop over them (a million outputs are common here; this was 40% of such a
-    // call). The weight sums leave wasm memory only for a caller that needs them (the
+    // The reduce kernel divides and rounds each output to the dtype as it goes: no float64
+    // sums in memory, no pass over them in wasm or in JS (a million outputs are common
+    // here). The weight sums leave wasm memory only for a caller that needs them (the
     // gradient of a weighted mean).
     const weightOut = sums !== null && weighted ? new Float64Array(count) : null;
     if (sums !== null) sums.axisWeights = weightOut;

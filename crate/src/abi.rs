@@ -178,7 +178,7 @@ const BAD_PLAN: i32 = 1;
 
 macro_rules! exports {
     ($t:ty, $sum_once:ident, $sum:ident, $none:ident, $grad:ident, $fused:ident,
-     $none_s:ident, $reduce_s:ident, $grad_s:ident, $grad_reduce_s:ident, $finish:ident) => {
+     $none_s:ident, $reduce_s:ident, $grad_s:ident, $grad_reduce_s:ident) => {
         /// Adds `sum((a - b)^2 * w)` and `sum(w)` over `n` contiguous elements into `state`.
         ///
         /// # Safety
@@ -285,12 +285,15 @@ macro_rules! exports {
             OK
         }
 
-        /// Per kept index: `out_loss[j] = sum((a - b)^2 * w)`, `out_weight[j] = sum(w)`
-        /// over the reduced dims; returns 0, or 1 for a bad plan.
+        /// Per kept index, each output when its pointer is non-null: `out_loss[j] =
+        /// sum((a - b)^2 * w)`, `out_weight[j] = sum(w)` over the reduced dims, and `out[j]`
+        /// the loss sum over the weight sum when `out_weight` is given (a weighted mean),
+        /// else over `divisor` (the reduced count for a mean, 1 for a sum), in `f64` and
+        /// rounded once; returns 0, or 1 for a bad plan.
         ///
         /// # Safety
-        /// Each operand valid for its extent; outputs valid for the kept count
-        /// (`out_weight` may be null); no output aliases another pointer.
+        /// Each operand valid for its extent; each non-null output valid for the kept
+        /// count; no output aliases another pointer.
         #[no_mangle]
         pub unsafe extern "C" fn $reduce_s(
             plan: *const i32,
@@ -299,6 +302,8 @@ macro_rules! exports {
             w: *const $t,
             out_loss: *mut f64,
             out_weight: *mut f64,
+            out: *mut $t,
+            divisor: f64,
         ) -> i32 {
             // SAFETY: the pointers satisfy this function's contract.
             let (plan, ops, n) = match unsafe { strided(plan, a, b, w, core::ptr::null(), Outputs::Kept) } {
@@ -306,9 +311,14 @@ macro_rules! exports {
                 None => return BAD_PLAN,
             };
             // SAFETY: as above.
-            let (loss, weight) = unsafe { (slice_mut(out_loss, n), slice_mut(out_weight, n)) };
-            let weight = if out_weight.is_null() { None } else { Some(weight) };
-            kernels::reduce_strided(&plan, &ops, loss, weight);
+            let (loss, weight, result) = unsafe { (slice_mut(out_loss, n), slice_mut(out_weight, n), slice_mut(out, n)) };
+            let mut outputs = kernels::ReduceOut {
+                loss: if out_loss.is_null() { None } else { Some(loss) },
+                weight: if out_weight.is_null() { None } else { Some(weight) },
+                result: if out.is_null() { None } else { Some(result) },
+                divisor,
+            };
+            kernels::reduce_strided(&plan, &ops, &mut outputs);
             OK
         }
 
@@ -360,20 +370,6 @@ macro_rules! exports {
             // SAFETY: as above.
             kernels::gradient_reduce_strided(&plan, &ops, norm, unsafe { slice_mut(out, n) });
             OK
-        }
-
-        /// An `axis` reduction's result from its per-output sums (`mse_reduce_strided_*`):
-        /// `out[j] = loss[j] / weight[j]` when `weight` is non-null (weighted mean), else
-        /// `loss[j] / divisor` (the reduced count for a mean, 1 for a sum), rounded once.
-        ///
-        /// # Safety
-        /// `loss` valid for `n` reads; `weight` null or valid for `n` reads; `out` valid for
-        /// `n` writes and aliasing neither.
-        #[no_mangle]
-        pub unsafe extern "C" fn $finish(loss: *const f64, wsum: *const f64, divisor: f64, n: usize, out: *mut $t) {
-            // SAFETY: the pointers satisfy this function's contract.
-            let (loss, wsum, out) = unsafe { (slice(loss, n), weight(wsum, n), slice_mut(out, n)) };
-            kernels::finish(loss, wsum, divisor, out);
         }
     };
 }
@@ -469,8 +465,7 @@ exports!(
     mse_none_strided_f32,
     mse_reduce_strided_f32,
     mse_grad_strided_f32,
-    mse_grad_reduce_strided_f32,
-    mse_finish_f32
+    mse_grad_reduce_strided_f32
 );
 exports!(
     f64,
@@ -482,8 +477,7 @@ exports!(
     mse_none_strided_f64,
     mse_reduce_strided_f64,
     mse_grad_strided_f64,
-    mse_grad_reduce_strided_f64,
-    mse_finish_f64
+    mse_grad_reduce_strided_f64
 );
 
 #[cfg(test)]

@@ -985,8 +985,83 @@ fn for_each_run(plan: &Plan, lo: usize, base: [usize; 4], mut f: impl FnMut(&Run
     for_each_index(plan, lo, last, base, |off| f(&Run { off, stride, len }));
 }
 
-/// For every kept index `j`: `loss[j] = sum((a - b)^2 * w)` and `weight[j] = sum(w)`
-/// over the reduced dims.
+/// What [`reduce_strided`] writes for each kept index `j`, each part when given: the
+/// loss sum `loss[j]`, the weight sum `weight[j]`, and the `result[j]`, the loss sum over
+/// its weight sum when the weight sums are asked for (a weighted mean), else over
+/// `divisor`, computed in `f64` and rounded once to `E` (for a sum, `divisor` 1 divides
+/// exactly, so the sum is only rounded).
+pub struct ReduceOut<'a, E> {
+    pub loss: Option<&'a mut [f64]>,
+    pub weight: Option<&'a mut [f64]>,
+    pub result: Option<&'a mut [E]>,
+    pub divisor: f64,
+}
+
+impl<'a, E: Float> ReduceOut<'a, E> {
+    /// Writes output `j` from its loss sum `l` and weight sum `w`.
+    #[inline(always)]
+    fn put(&mut self, j: usize, l: f64, w: f64) {
+        if let Some(loss) = self.loss.as_deref_mut() {
+            loss[j] = l;
+        }
+        if let Some(weight) = self.weight.as_deref_mut() {
+            weight[j] = w;
+        }
+        if let Some(result) = self.result.as_deref_mut() {
+            result[j] = E::from_f64(l / if self.weight.is_some() { w } else { self.divisor });
+        }
+    }
+
+    /// Writes a tile's outputs from its TwoSum pairs, one tight loop per part (the same
+    /// operations as [`ReduceOut::put`]; a `put` per output measured 30-50% slower for a
+    /// million outputs of three terms).
+    #[inline(always)]
+    fn put_tile(&mut self, at: usize, t: &TilePairs<'_>) {
+        let n = t.sums.len();
+        if let Some(loss) = self.loss.as_deref_mut() {
+            for ((o, s), c) in loss[at..at + n].iter_mut().zip(t.sums).zip(t.comp) {
+                *o = fold(*s, *c);
+            }
+        }
+        if let Some(weight) = self.weight.as_deref_mut() {
+            let weight = &mut weight[at..at + n];
+            match t.weights {
+                Some((ws, wc)) => {
+                    for ((o, s), c) in weight.iter_mut().zip(ws).zip(wc) {
+                        *o = fold(*s, *c);
+                    }
+                }
+                // No weight operand: its sums are zero, as in the kept-first order.
+                None => weight.fill(0.0),
+            }
+        }
+        if let Some(result) = self.result.as_deref_mut() {
+            let result = &mut result[at..at + n];
+            match (self.weight.is_some(), t.weights) {
+                (true, Some((ws, wc))) => {
+                    for (i, r) in result.iter_mut().enumerate() {
+                        *r = E::from_f64(fold(t.sums[i], t.comp[i]) / fold(ws[i], wc[i]));
+                    }
+                }
+                // Weight sums asked for without a weight operand: zero, as in `put`.
+                (true, None) => {
+                    for ((r, s), c) in result.iter_mut().zip(t.sums).zip(t.comp) {
+                        *r = E::from_f64(fold(*s, *c) / 0.0);
+                    }
+                }
+                (false, _) => {
+                    let divisor = self.divisor;
+                    for ((r, s), c) in result.iter_mut().zip(t.sums).zip(t.comp) {
+                        *r = E::from_f64(fold(*s, *c) / divisor);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// For every kept index `j`: the loss sum `sum((a - b)^2 * w)` and the weight sum
+/// `sum(w)` over the reduced dims, and from them the result, into `out` ([`ReduceOut`]).
 ///
 /// When the reduced dims' innermost run is contiguous, each output gets a fresh
 /// blocked accumulator over its runs. Otherwise (an axis reduction over leading axes)
@@ -994,8 +1069,8 @@ fn for_each_run(plan: &Plan, lo: usize, base: [usize; 4], mut f: impl FnMut(&Run
 /// are walked outermost instead ([`reduce_outer`]: each output sums up to a lane's share
 /// of a block in the dtype, then adds it to its TwoSum pair), unless there are few
 /// outputs with many elements each ([`walks_reduced_first`]).
-pub fn reduce_strided<E: Float>(plan: &Plan, ops: &Operands<'_, E>, loss: &mut [f64], weight: Option<&mut [f64]>) {
-    reduce_strided_in(plan, ops, loss, weight, walks_reduced_first(plan, ops));
+pub fn reduce_strided<E: Float>(plan: &Plan, ops: &Operands<'_, E>, out: &mut ReduceOut<'_, E>) {
+    reduce_strided_in(plan, ops, out, walks_reduced_first(plan, ops));
 }
 
 /// One tile's TwoSum pairs from [`reduce_outer`], for outputs `at..at + sums.len()`.
@@ -1015,58 +1090,22 @@ fn fold(s: f64, c: f64) -> f64 {
     }
 }
 
-/// Folds the pairs `sums`, `comp` into `out`.
-#[inline(always)]
-fn fold_into<E: Float>(out: &mut [E], sums: &[f64], comp: &[f64]) {
-    for ((o, s), c) in out.iter_mut().zip(sums).zip(comp) {
-        *o = E::from_f64(fold(*s, *c));
-    }
-}
-
 /// [`reduce_strided`] in the order given: reduced dims outermost (`walk`) or kept first.
-fn reduce_strided_in<E: Float>(plan: &Plan, ops: &Operands<'_, E>, loss: &mut [f64], mut weight: Option<&mut [f64]>, walk: bool) {
+fn reduce_strided_in<E: Float>(plan: &Plan, ops: &Operands<'_, E>, out: &mut ReduceOut<'_, E>, walk: bool) {
     if walk {
-        let weighted = weight.is_some();
-        reduce_outer(&reduced_first(plan), ops, Squared, weighted, |at, t| {
-            let n = t.sums.len();
-            fold_into(&mut loss[at..at + n], t.sums, t.comp);
-            if let Some(weight) = weight.as_deref_mut() {
-                match t.weights {
-                    Some((ws, wc)) => fold_into(&mut weight[at..at + n], ws, wc),
-                    None => weight[at..at + n].fill(0.0),
-                }
-            }
-        });
+        // Each tile's outputs are written while its pairs are in cache: no pass over
+        // float64 sums afterwards.
+        let weighted = out.weight.is_some();
+        reduce_outer(&reduced_first(plan), ops, Squared, weighted, |at, t| out.put_tile(at, &t));
         return;
     }
     let mut j = 0;
     for_each_index(plan, 0, plan.kept, [0; 4], |base| {
         let mut state = State::zero();
         for_each_run(plan, plan.kept, base, |run| reduce_strided_run(&mut state, Squared, ops, run));
-        loss[j] = state.loss.value();
-        if let Some(weight) = weight.as_deref_mut() {
-            weight[j] = state.weight.value();
-        }
+        out.put(j, state.loss.value(), state.weight.value());
         j += 1;
     });
-}
-
-/// An `axis` reduction's result: `out[j] = loss[j] / weight[j]` (weighted mean) or
-/// `loss[j] / divisor`, computed in `f64` and rounded once to `E` (for a sum, `divisor` 1
-/// divides exactly, so the sums are only rounded).
-pub fn finish<E: Float>(loss: &[f64], weight: Option<&[f64]>, divisor: f64, out: &mut [E]) {
-    match weight {
-        Some(weight) => {
-            for ((o, l), w) in out.iter_mut().zip(loss).zip(weight) {
-                *o = E::from_f64(*l / *w);
-            }
-        }
-        None => {
-            for (o, l) in out.iter_mut().zip(loss) {
-                *o = E::from_f64(*l / divisor);
-            }
-        }
-    }
 }
 
 /// For every kept index `j`: `out[j] = sum(((a - b) * norm) * g * w)` over the
@@ -1078,7 +1117,11 @@ pub fn gradient_reduce_strided<E: Float>(plan: &Plan, ops: &Operands<'_, E>, nor
 /// [`gradient_reduce_strided`] in the order given, as [`reduce_strided_in`].
 fn gradient_reduce_strided_in<E: Float>(plan: &Plan, ops: &Operands<'_, E>, norm: E, out: &mut [E], walk: bool) {
     if walk {
-        reduce_outer(&reduced_first(plan), ops, Gradient(norm), false, |at, t| fold_into(&mut out[at..at + t.sums.len()], t.sums, t.comp));
+        reduce_outer(&reduced_first(plan), ops, Gradient(norm), false, |at, t| {
+            for ((o, s), c) in out[at..at + t.sums.len()].iter_mut().zip(t.sums).zip(t.comp) {
+                *o = E::from_f64(fold(*s, *c));
+            }
+        });
         return;
     }
     let mut j = 0;
@@ -1349,6 +1392,15 @@ pub fn gradient_strided<E: Float>(plan: &Plan, ops: &Operands<'_, E>, norm: E, o
 mod tests {
     use super::*;
 
+    /// The loss (and weight) sums of `reduce_strided` in the order given (`None`: its own choice).
+    fn sums<E: Float>(p: &Plan, ops: &Operands<'_, E>, loss: &mut [f64], weight: Option<&mut [f64]>, walk: Option<bool>) {
+        let mut out = ReduceOut::<E> { loss: Some(loss), weight, result: None, divisor: 1.0 };
+        match walk {
+            Some(walk) => reduce_strided_in(p, ops, &mut out, walk),
+            None => reduce_strided(p, ops, &mut out),
+        }
+    }
+
     /// A small deterministic generator (xorshift64*), values in [-1, 1).
     struct Rng(u64);
     impl Rng {
@@ -1417,7 +1469,15 @@ mod tests {
     }
 
     #[test]
-    fn finish_divides_in_f64_and_rounds_once() {
+    fn results_divide_in_f64_and_round_once() {
+        // `ReduceOut::put`, the last step of every reduce_strided output.
+        fn finish<E: Float>(loss: &[f64], weight: Option<&[f64]>, divisor: f64, result: &mut [E]) {
+            let mut sums = vec![0.0; loss.len()];
+            let mut out = ReduceOut { loss: None, weight: weight.map(|_| &mut sums[..]), result: Some(result), divisor };
+            for (j, l) in loss.iter().enumerate() {
+                out.put(j, *l, weight.map_or(0.0, |w| w[j]));
+            }
+        }
         let loss = [37.0, 1.0, -0.0, f64::INFINITY, 0.0, 0.1];
         let mut out = [0.0f32; 6];
         finish(&loss, None, 9.0, &mut out);
@@ -1608,7 +1668,7 @@ mod tests {
         let p = plan(&[n], [&[1], &[1], &[], &[]], 0);
         let ops = Operands { a: &a, b: &b, w: None, g: None };
         let mut out = [0.0f64];
-        reduce_strided_in(&p, &ops, &mut out, None, false);
+        sums(&p, &ops, &mut out, None, Some(false));
         assert_eq!(out[0].to_bits(), sum32(&a, &b, None).0.to_bits());
     }
 
@@ -1622,7 +1682,7 @@ mod tests {
         let a: Vec<f32> = a2.iter().step_by(2).copied().collect();
         let p = plan(&[n], [&[2], &[1], &[], &[]], 0);
         let mut out = [0.0f64];
-        reduce_strided_in(&p, &Operands { a: &a2, b: &b, w: None, g: None }, &mut out, None, false);
+        sums(&p, &Operands { a: &a2, b: &b, w: None, g: None }, &mut out, None, Some(false));
         assert_eq!(out[0].to_bits(), sum32(&a, &b, None).0.to_bits());
     }
 
@@ -1634,7 +1694,7 @@ mod tests {
         let p = plan(&[2, 3], [&[3, 1], &[0, 1], &[], &[]], 0);
         let ops = Operands { a: &a, b: &b, w: None, g: None };
         let mut s = [0.0f64];
-        reduce_strided_in(&p, &ops, &mut s, None, false);
+        sums(&p, &ops, &mut s, None, Some(false));
         assert_eq!(s[0], 0.0 + 1.0 + 1.0 + 9.0 + 16.0 + 16.0);
         let mut out = [0.0f64; 6];
         squared_strided(&p, &ops, &mut out);
@@ -1642,11 +1702,11 @@ mod tests {
         // axis 0 reduction: kept dim 1 first, then reduced dim 0.
         let p = plan(&[3, 2], [&[1, 3], &[1, 0], &[], &[]], 1);
         let mut cols = [0.0f64; 3];
-        reduce_strided_in(&p, &ops, &mut cols, None, false);
+        sums(&p, &ops, &mut cols, None, Some(false));
         assert_eq!(cols, [9.0, 17.0, 17.0]);
         // The same walked reduced-first: the reduced dim (stride 3 in a) outermost.
         let mut cols2 = [0.0f64; 3];
-        reduce_strided_in(&p, &ops, &mut cols2, None, true);
+        sums(&p, &ops, &mut cols2, None, Some(true));
         assert_eq!(cols2, [9.0, 17.0, 17.0]);
     }
 
@@ -1737,10 +1797,25 @@ mod tests {
             let ops = Operands { a, b, w: if weighted { Some(w) } else { None }, g: None };
             let mut loss = vec![7.0f64; cols];
             let mut weight = vec![7.0f64; cols];
-            reduce_strided_in(&p, &ops, &mut loss, if weighted { Some(&mut weight) } else { None }, true);
+            sums(&p, &ops, &mut loss, if weighted { Some(&mut weight) } else { None }, Some(true));
+            // The finished results, alone (no sums asked), as `put` divides: over the weight
+            // sums when weighted, else over the divisor; outputs pre-filled with junk.
+            let mut result = vec![E::from_f64(7.0); cols];
+            let mut only_weight = vec![7.0f64; cols];
+            let mut out = ReduceOut {
+                loss: None,
+                weight: if weighted { Some(&mut only_weight[..]) } else { None },
+                result: Some(&mut result[..]),
+                divisor: rows as f64,
+            };
+            reduce_strided_in(&p, &ops, &mut out, true);
             for j in 0..cols {
                 let (l, ws) = outer_reference(a, b, ops.w, rows, cols, j);
                 assert_eq!(loss[j].to_bits(), l.to_bits(), "rows {} col {} weighted {}", rows, j, weighted);
+                let want = E::from_f64(l / if weighted { ws } else { rows as f64 });
+                // (0 / 0 with no rows: a NaN, whose sign and payload IEEE leaves open.)
+                let bits = |x: E| if x.to_f64().is_nan() { f64::NAN.to_bits() } else { x.to_f64().to_bits() };
+                assert_eq!(bits(result[j]), bits(want), "result: rows {} col {} weighted {}", rows, j, weighted);
                 if weighted {
                     assert_eq!(weight[j].to_bits(), ws.to_bits(), "rows {} col {}", rows, j);
                 }
@@ -1802,9 +1877,9 @@ mod tests {
         let p = plan(&[cols, rows], [&[1, cols], &[1, cols], &[], &[]], 1);
         let ops = Operands { a: &a, b: &b, w: None, g: None };
         let mut chosen = vec![0.0f64; cols];
-        reduce_strided(&p, &ops, &mut chosen, None);
+        sums(&p, &ops, &mut chosen, None, None);
         let mut gathered = vec![0.0f64; cols];
-        reduce_strided_in(&p, &ops, &mut gathered, None, false);
+        sums(&p, &ops, &mut gathered, None, Some(false));
         assert_eq!(chosen.iter().map(|x| x.to_bits()).collect::<Vec<_>>(), gathered.iter().map(|x| x.to_bits()).collect::<Vec<_>>());
         let walked: Vec<u64> = (0..cols).map(|j| outer_reference(&a, &b, None, rows, cols, j).0.to_bits()).collect();
         assert_ne!(walked, gathered.iter().map(|x| x.to_bits()).collect::<Vec<_>>(), "the two orders should differ here");
@@ -1824,7 +1899,7 @@ mod tests {
         let ops = Operands { a: &a, b: &b, w: Some(&w), g: None };
         let mut loss = vec![0.0f64; cols];
         let mut weight = vec![0.0f64; cols];
-        reduce_strided_in(&p, &ops, &mut loss, Some(&mut weight), true);
+        sums(&p, &ops, &mut loss, Some(&mut weight), Some(true));
         for j in 0..cols {
             let mut expect = 0.0;
             for r in 0..rows {
@@ -1836,7 +1911,7 @@ mod tests {
         }
         // The gathering order (kept first) agrees to rounding.
         let mut gathered = vec![0.0f64; cols];
-        reduce_strided_in(&p, &ops, &mut gathered, None, false);
+        sums(&p, &ops, &mut gathered, None, Some(false));
         for j in 0..cols {
             assert!((gathered[j] - loss[j]).abs() <= 1e-14 * loss[j].abs().max(1e-300));
         }
@@ -1870,7 +1945,7 @@ mod tests {
                 let mut loss = vec![0.0f64; cols];
                 let mut weight = vec![0.0f64; cols];
                 let wref = if weighted { Some(&mut weight[..]) } else { None };
-                reduce_strided_in(p, ops, &mut loss, wref, true);
+                sums(p, ops, &mut loss, wref, Some(true));
                 let mut grad = vec![E::ZERO; cols];
                 gradient_reduce_strided_in(p, ops, cast(0.25), &mut grad, true);
                 (loss, weight, grad)
