@@ -4,7 +4,7 @@
 // kernel (a state, TwoSum, then mse_state_loss), so it is the reference here. WasmTensors
 // (one mse_sum_once call, whose single-block short path must agree too) are checked as well.
 import { beforeAll, describe, expect, it } from "vitest";
-import { alloc, init, MeanSquaredError, mseLoss, mseLossBackward, mseLossWithGrad } from "../ts/index.js";
+import { alloc, init, MeanSquaredError, MSELoss, mseLoss, mseLossBackward, mseLossWithGrad } from "../ts/index.js";
 
 beforeAll(async () => {
   await init();
@@ -102,6 +102,75 @@ describe.each(["float32", "float64"] as const)("mseLossWithGrad on %s WasmTensor
       }
       a.dispose();
       b.dispose();
+    }
+  });
+});
+
+describe.each(["float32", "float64"] as const)("the direct paths of every reduction on %s typed arrays and WasmTensors", (dtype) => {
+  // mseLoss "none", mseLossBackward, MSELoss.backward and mseLossWithGrad on a typed-array
+  // pair or a WasmTensor pair (gradOutput absent or a number) take a direct path: tiny
+  // inputs replayed in JS, else one kernel call without the general planning. Tensor-like
+  // operands take the general path, the reference here.
+  const Ctor = dtype === "float32" ? Float32Array : Float64Array;
+  const gradOutputs = [undefined, 1, 0.37, -2.5, 1e-30, 3e38, -0, NaN, Infinity];
+  /** A loss as comparable data: a number as its bits (Object.is semantics), a Tensor with its dtype. */
+  const plain = (loss: number | { data: Float32Array | Float64Array; shape: number[] }): unknown =>
+    typeof loss === "number"
+      ? (Number.isNaN(loss) ? "NaN" : Object.is(loss, -0) ? "-0" : loss)
+      : { kind: loss.data.constructor.name, data: Array.from(loss.data, (v) => (Number.isNaN(v) ? "NaN" : Object.is(v, -0) ? "-0" : v)), shape: loss.shape };
+  it("equals the general path bit for bit, every reduction and a number gradOutput, with and without out", () => {
+    for (const shape of [[1], [2], [7], [15], [16], [2, 8], [17], [2, 40], [300], [3, 129], [5000], [20000]]) {
+      const n = shape.reduce((p, d) => p * d, 1);
+      const av = Ctor.from(values(n, n + 17));
+      const bv = Ctor.from(values(n, n * 13 + 2));
+      if (n > 2) av[1] = Infinity;
+      const x = alloc(dtype, shape);
+      const y = alloc(dtype, shape);
+      x.view.set(av);
+      y.view.set(bv);
+      const outTensor = alloc(dtype, shape);
+      for (const reduction of ["mean", "sum", "none"] as const) {
+        for (const gradOutput of gradOutputs) {
+          const what = `shape ${JSON.stringify(shape)} ${reduction} gradOutput ${String(gradOutput)}`;
+          const general = mseLossBackward({ data: av, shape }, { data: bv, shape }, { reduction, gradOutput });
+          const want = Array.from(general.data);
+          const arrays = mseLossBackward(av, bv, { reduction, gradOutput });
+          if (shape.length === 1) {
+            expect(arrays.shape, what).toEqual(shape);
+            expect(arrays.data, what).toBeInstanceOf(Ctor);
+            expect(Array.from(arrays.data), `${what} arrays`).toEqual(want);
+            const module = new MSELoss({ reduction }).backward(av, bv, gradOutput);
+            expect(Array.from(module.data), `${what} MSELoss.backward`).toEqual(want);
+            const out = new Ctor(n).fill(7);
+            const into = mseLossBackward(av, bv, { reduction, gradOutput, out });
+            expect(into.data, what).toBe(out);
+            expect(Array.from(out), `${what} out`).toEqual(want);
+          }
+          const tensors = mseLossBackward(x, y, { reduction, gradOutput });
+          expect(tensors.shape, what).toEqual(shape);
+          expect(Array.from(tensors.data), `${what} WasmTensors`).toEqual(want);
+          outTensor.view.fill(7);
+          mseLossBackward(x, y, { reduction, gradOutput, out: outTensor });
+          expect(Array.from(outTensor.view), `${what} out WasmTensor`).toEqual(want);
+          const fusedGeneral = mseLossWithGrad({ data: av, shape }, { data: bv, shape }, { reduction, gradOutput });
+          expect(Array.from(fusedGeneral.grad.data), `${what} general fused grad`).toEqual(want);
+          const lossGeneral = mseLoss({ data: av, shape }, { data: bv, shape }, { reduction });
+          const fusedForms = [mseLossWithGrad(x, y, { reduction, gradOutput })];
+          if (shape.length === 1) fusedForms.push(mseLossWithGrad(av, bv, { reduction, gradOutput }));
+          for (const fused of fusedForms) {
+            expect(Array.from(fused.grad.data), `${what} fused grad`).toEqual(want);
+            expect(plain(fused.loss), `${what} fused loss`).toEqual(plain(fusedGeneral.loss));
+            expect(plain(fused.loss), `${what} fused loss vs mseLoss`).toEqual(plain(lossGeneral));
+          }
+          if (gradOutput === undefined) {
+            expect(plain(mseLoss(x, y, { reduction })), `${what} mseLoss WasmTensors`).toEqual(plain(lossGeneral));
+            if (shape.length === 1) expect(plain(mseLoss(av, bv, { reduction })), `${what} mseLoss arrays`).toEqual(plain(lossGeneral));
+          }
+        }
+      }
+      x.dispose();
+      y.dispose();
+      outTensor.dispose();
     }
   });
 });

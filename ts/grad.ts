@@ -11,7 +11,6 @@ import {
   type FloatArray,
   type Heap,
   type Source,
-  type WasmSource,
 } from "./heap.js";
 import {
   axisSums,
@@ -21,10 +20,11 @@ import {
   fullResult,
   makeArray,
   operandStrides,
-  directLength,
+  directPair,
   prepare,
   reduceAll,
   reducedOf,
+  smallSquares,
   type Prepared,
   type Reduced,
   type Tensor,
@@ -33,7 +33,6 @@ import {
 import { MEAN, NONE, SUM, parseOptions, reductionName, type MseLossBackwardOptions, type ParsedOptions } from "./options.js";
 import { buildPlan, checkBroadcastsTo, planScratch } from "./shape.js";
 import { SMALL_MAX, smallSum32, smallSum64 } from "./small.js";
-import { WasmTensor, tensorDims, tensorPair } from "./tensor.js";
 
 /** The loss and its gradient w.r.t. `input`, from `mseLossWithGrad`. */
 export interface LossWithGrad {
@@ -185,87 +184,91 @@ export function gradient(p: Prepared, o: ParsedOptions, sums: WeightSums | null,
 /** mseLossBackward with parsed options (also MSELoss.backward). */
 export function backwardWithOptions(fn: string, input: unknown, target: unknown, o: ParsedOptions, gradOutput: unknown): Tensor {
   const heap = requireHeap(fn);
+  const fast = fastGrad(heap, fn, input, target, o, gradOutput, false);
+  if (fast !== undefined) return fast;
   const p = prepare(fn, heap, input, target, o, gradOutput);
   const out = o.out === undefined ? null : coerceOut(heap, fn, o.out, p.input.dtype, p.input.shape);
   return gradient(p, o, null, out);
 }
 
 /**
- * The training-loop case of mseLossWithGrad without the general planning: a
- * `directLength` pair of Float32Arrays (or Float64Arrays), or two WasmTensors of one
- * dtype and shape, `"mean"` or `"sum"`, no
- * weight, axis, keepdims or gradOutput. Same kernels and the same bits as the general
- * path; inputs of at most 16 elements are replayed in JS (ts/small.ts), the gradient
- * elementwise as the kernel computes it: `(input - target) * norm` in the dtype.
+ * The training-loop case of mseLossBackward (`fused` false) and mseLossWithGrad (`fused`
+ * true) without the general planning: a `DirectPair` (two typed arrays or two
+ * WasmTensors of one dtype and shape); no weight, axis or keepdims; gradOutput absent or
+ * a number. Same kernels and the same bits as the general path; inputs of at most 16
+ * elements are replayed in JS (ts/small.ts), the gradient elementwise as the kernel
+ * computes it: `((input - target) * norm) * gradOutput` in the dtype.
  * Returns undefined for anything else.
  */
-function fastWithGrad(heap: Heap, fn: string, input: unknown, target: unknown, o: ParsedOptions): LossWithGrad | undefined {
-  if (o.axis !== null || o.keepdims || o.weight !== undefined || o.gradOutput !== undefined || o.reduction === NONE) {
-    return undefined;
-  }
-  let a: Source;
-  let b: Source;
-  let dtype: DType;
-  let n: number;
-  let shape: number[];
-  if (input instanceof WasmTensor) {
-    const pair = target instanceof WasmTensor ? tensorPair(heap, input, target) : undefined;
-    if (pair === undefined) return undefined;
-    [a, b] = pair;
-    dtype = pair[0].dtype;
-    n = pair[0].size;
-    shape = tensorDims(input).slice();
-  } else {
-    n = directLength(input, target);
-    if (n === 0) return undefined;
-    a = input as FloatArray;
-    b = target as FloatArray;
-    dtype = a instanceof Float32Array ? "float32" : "float64";
-    shape = [n];
-  }
-  const out = o.out === undefined ? null : coerceOut(heap, fn, o.out, dtype, shape);
+function fastGrad(heap: Heap, fn: string, input: unknown, target: unknown, o: ParsedOptions, gradOutput: unknown, fused: true): LossWithGrad | undefined;
+function fastGrad(heap: Heap, fn: string, input: unknown, target: unknown, o: ParsedOptions, gradOutput: unknown, fused: false): Tensor | undefined;
+function fastGrad(
+  heap: Heap,
+  fn: string,
+  input: unknown,
+  target: unknown,
+  o: ParsedOptions,
+  gradOutput: unknown,
+  fused: boolean,
+): LossWithGrad | Tensor | undefined {
+  if (o.axis !== null || o.keepdims || o.weight !== undefined) return undefined;
+  let gScalar = 1;
+  if (typeof gradOutput === "number") gScalar = gradOutput;
+  else if (gradOutput !== undefined) return undefined;
+  const p = directPair(heap, input, target);
+  if (p === undefined) return undefined;
+  const { dtype, n } = p;
+  const out = o.out === undefined ? null : coerceOut(heap, fn, o.out, dtype, p.shape);
   const f32 = dtype === "float32";
-  const norm = f32 ? Math.fround(o.reduction === MEAN ? 2 / n : 2) : o.reduction === MEAN ? 2 / n : 2;
-  let sum: number;
+  const none = o.reduction === NONE;
+  const mean = o.reduction === MEAN;
+  const norm = f32 ? Math.fround(mean ? 2 / n : 2) : mean ? 2 / n : 2;
+  // the loss of a fused call: its sum, or for "none" its elements
+  let sum = 0;
+  const lossOut = fused && none ? makeArray(dtype, n) : null;
+  let data: FloatArray;
   if (n <= SMALL_MAX) {
     // Tiny inputs: the kernels' arithmetic replayed in JS (same bits) costs less than
-    // copying in, calling the fused kernel and copying out. WasmTensors are read in place
-    // through the memory view (element offsets `ia`, `ib`).
-    let x: FloatArray;
-    let y: FloatArray;
-    let ia = 0;
-    let ib = 0;
-    if (input instanceof WasmTensor) {
-      const shift = f32 ? 2 : 3;
-      x = y = heap.view(dtype);
-      ia = (a as WasmSource).ptr >>> shift;
-      ib = (b as WasmSource).ptr >>> shift;
-    } else {
-      x = a as FloatArray;
-      y = b as FloatArray;
-    }
-    sum = f32 ? smallSum32(x, ia, y, ib, n) : smallSum64(x, ia, y, ib, n);
-    // The gradient `(x - y) * norm` (stored, it rounds to the dtype as the kernel does).
+    // copying in, calling the kernel and copying out.
+    const { x, y, ia, ib } = p;
+    if (lossOut !== null) smallSquares(p, lossOut);
+    else if (fused) sum = f32 ? smallSum32(x, ia, y, ib, n) : smallSum64(x, ia, y, ib, n);
+    // The gradient `((x - y) * norm) * g`, each operation rounded to the dtype as in the
+    // kernel (a store into a Float32Array rounds; the scratch is a Float64Array).
     // Into the caller's `out` through a scratch: every operand is read before `out` is
     // written, however their memory overlaps (no buffer lookups needed).
     const g = out === null ? makeArray(dtype, n) : smallGrad;
-    if (f32) {
-      for (let i = 0; i < n; i++) g[i] = Math.fround((x[ia + i] as number) - (y[ib + i] as number)) * norm;
+    if (gScalar === 1) {
+      if (f32) {
+        for (let i = 0; i < n; i++) g[i] = Math.fround((x[ia + i] as number) - (y[ib + i] as number)) * norm;
+      } else {
+        for (let i = 0; i < n; i++) g[i] = ((x[ia + i] as number) - (y[ib + i] as number)) * norm;
+      }
+    } else if (f32) {
+      const g32 = Math.fround(gScalar);
+      for (let i = 0; i < n; i++) g[i] = Math.fround(Math.fround((x[ia + i] as number) - (y[ib + i] as number)) * norm) * g32;
     } else {
-      for (let i = 0; i < n; i++) g[i] = ((x[ia + i] as number) - (y[ib + i] as number)) * norm;
+      for (let i = 0; i < n; i++) g[i] = ((x[ia + i] as number) - (y[ib + i] as number)) * norm * gScalar;
     }
-    const loss = o.reduction === SUM ? sum : sum / n;
-    if (out === null) return { loss, grad: { data: g, shape } };
-    out.writeElements(smallGrad, n);
-    return { loss, grad: { data: out.data(), shape } };
+    if (out === null) {
+      data = g;
+    } else {
+      out.writeElements(smallGrad, n);
+      data = out.data();
+    }
+  } else {
+    const dest = gradDest(heap, out, dtype, n, p.a, p.b, null, null);
+    heap.contiguous(fused ? FUSED : GRAD, dtype, n, p.a, p.b, null, null, gScalar, norm, dest, lossOut);
+    if (fused && lossOut === null) sum = heap.stateLoss();
+    data = deliver(heap, out, dest);
   }
-  const dest = gradDest(heap, out, dtype, n, a, b, null, null);
-  heap.contiguous(FUSED, dtype, n, a, b, null, null, 1, norm, dest, null);
-  sum = heap.stateLoss();
-  return { loss: o.reduction === SUM ? sum : sum / n, grad: { data: deliver(heap, out, dest), shape } };
+  const grad: Tensor = { data, shape: p.shape };
+  if (!fused) return grad;
+  if (lossOut !== null) return { loss: { data: lossOut, shape: p.shape.slice() }, grad };
+  return { loss: o.reduction === SUM ? sum : sum / n, grad };
 }
 
-/** The JS replay's gradient before it goes into a caller's `out` (see fastWithGrad). */
+/** The JS replay's gradient before it goes into a caller's `out` (see fastGrad). */
 const smallGrad = new Float64Array(SMALL_MAX);
 
 /**
@@ -293,7 +296,7 @@ function deliver(heap: Heap, out: OutTarget | null, dest: Source): FloatArray {
 /** mseLossWithGrad with parsed options. */
 export function lossWithGradWithOptions(fn: string, input: unknown, target: unknown, o: ParsedOptions): LossWithGrad {
   const heap = requireHeap(fn);
-  const fast = fastWithGrad(heap, fn, input, target, o);
+  const fast = fastGrad(heap, fn, input, target, o, o.gradOutput, true);
   if (fast !== undefined) return fast;
   const p = prepare(fn, heap, input, target, o, o.gradOutput);
   const out = o.out === undefined ? null : coerceOut(heap, fn, o.out, p.input.dtype, p.input.shape);

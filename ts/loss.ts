@@ -28,7 +28,7 @@ import {
   stridesOver,
 } from "./shape.js";
 import { SMALL_MAX, smallSum32, smallSum64 } from "./small.js";
-import { WasmTensor, tensorPairSum } from "./tensor.js";
+import { WasmTensor, tensorDims, tensorPair, tensorPairSum } from "./tensor.js";
 import { warnOnce } from "./warn.js";
 
 /** A tensor owned by JS: row-major `data` of `shape` (never a view into wasm memory). */
@@ -430,6 +430,75 @@ export function fastLoss(heap: Heap, input: unknown, target: unknown, mean: bool
   return undefined;
 }
 
+/**
+ * A pair for the direct paths of the elementwise loss and the gradients: a
+ * `directLength` pair of typed arrays, or two WasmTensors of one dtype and shape
+ * (`tensorPair`). For at most SMALL_MAX elements it also says where the JS replay reads
+ * them: `x[ia ..]` and `y[ib ..]` (for WasmTensors the memory view and element offsets).
+ */
+export interface DirectPair {
+  readonly a: Source;
+  readonly b: Source;
+  readonly dtype: DType;
+  readonly n: number;
+  /** The operands' shape, a new array (results take it). */
+  readonly shape: number[];
+  readonly x: FloatArray;
+  readonly y: FloatArray;
+  readonly ia: number;
+  readonly ib: number;
+}
+
+/** The `DirectPair` of `input` and `target`, or undefined (empty, or any other pair). */
+export function directPair(heap: Heap, input: unknown, target: unknown): DirectPair | undefined {
+  if (ArrayBuffer.isView(input)) {
+    const n = directLength(input, target);
+    if (n === 0) return undefined;
+    const x = input as FloatArray;
+    const y = target as FloatArray;
+    return { a: x, b: y, dtype: x instanceof Float32Array ? "float32" : "float64", n, shape: [n], x, y, ia: 0, ib: 0 };
+  }
+  if (!(input instanceof WasmTensor) || !(target instanceof WasmTensor)) return undefined;
+  const pair = tensorPair(heap, input, target);
+  if (pair === undefined) return undefined;
+  const [a, b] = pair;
+  const shift = a.dtype === "float32" ? 2 : 3;
+  const view = heap.view(a.dtype);
+  return { a, b, dtype: a.dtype, n: a.size, shape: tensorDims(input).slice(), x: view, y: view, ia: a.ptr >>> shift, ib: b.ptr >>> shift };
+}
+
+/**
+ * `(x - y)^2` elementwise into `out[0 .. n)`, rounded to `f32` or not as the kernel
+ * rounds (a store into a Float32Array rounds the exact double square of a float32).
+ */
+export function smallSquares(p: DirectPair, out: FloatArray): void {
+  const { x, y, ia, ib, n } = p;
+  if (p.dtype === "float32") {
+    for (let i = 0; i < n; i++) {
+      const d = Math.fround((x[ia + i] as number) - (y[ib + i] as number));
+      out[i] = d * d;
+    }
+  } else {
+    for (let i = 0; i < n; i++) {
+      const d = (x[ia + i] as number) - (y[ib + i] as number);
+      out[i] = d * d;
+    }
+  }
+}
+
+/**
+ * `reduction: "none"` on the direct path: the elementwise loss of a `DirectPair` (tiny
+ * ones replayed in JS, the same bits); undefined for anything else.
+ */
+function fastNone(heap: Heap, input: unknown, target: unknown): Tensor | undefined {
+  const p = directPair(heap, input, target);
+  if (p === undefined) return undefined;
+  const data = makeArray(p.dtype, p.n);
+  if (p.n <= SMALL_MAX) smallSquares(p, data);
+  else heap.contiguous(C_NONE, p.dtype, p.n, p.a, p.b, null, null, 1, 1, null, data);
+  return { data, shape: p.shape };
+}
+
 /** The element count of an operand that `fastLoss` accepted. */
 export function elementCount(input: unknown): number {
   return input instanceof WasmTensor ? input.size : typedLength(input as FloatArray);
@@ -438,8 +507,8 @@ export function elementCount(input: unknown): number {
 /** The loss with already-parsed options (MSELoss.forward, mseLoss). */
 export function lossWithOptions(fn: string, input: unknown, target: unknown, o: ParsedOptions): number | Tensor {
   const heap = requireHeap(fn);
-  if (o.axis === null && !o.keepdims && o.weight === undefined && o.reduction !== NONE) {
-    const loss = fastLoss(heap, input, target, o.reduction !== SUM);
+  if (o.axis === null && !o.keepdims && o.weight === undefined) {
+    const loss = o.reduction === NONE ? fastNone(heap, input, target) : fastLoss(heap, input, target, o.reduction !== SUM);
     if (loss !== undefined) return loss;
   }
   return forward(prepare(fn, heap, input, target, o), o);
