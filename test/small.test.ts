@@ -54,6 +54,55 @@ describe.each(["float32", "float64"] as const)("%s inputs of 0..16 elements", (d
   });
 });
 
+describe("flat number[] operands of 1..16 elements (float64, replayed in JS)", () => {
+  it("equal the general path bit for bit: mseLoss, MSELoss.forward, MeanSquaredError.update", () => {
+    for (let n = 0; n <= 18; n++) {
+      for (let seed = 1; seed <= 20; seed++) {
+        const a = values(n, seed + 100);
+        const b = values(n, seed * 104729);
+        if (seed === 1 && n > 0) a[0] = Infinity;
+        if (seed === 2 && n > 0) b[n - 1] = NaN;
+        if (seed === 3 && n > 1) a[n - 2] = 1e308;
+        for (const reduction of ["sum", "mean"] as const) {
+          // a Float64Array inside a tensor-like goes through coercion and the wasm kernel
+          const kernel = mseLoss({ data: Float64Array.from(a), shape: [n] }, { data: Float64Array.from(b), shape: [n] }, { reduction });
+          expect(Object.is(mseLoss(a, b, { reduction }), kernel), `n ${n} seed ${seed} ${reduction}`).toBe(true);
+          expect(Object.is(new MSELoss({ reduction }).forward(a, b), kernel)).toBe(true);
+          if (reduction === "mean" && n > 0) {
+            expect(Object.is(new MeanSquaredError().update(a, b).compute(), kernel)).toBe(true);
+          }
+        }
+      }
+    }
+  });
+
+  it("leave every other array to the general path: its errors and broadcasting", () => {
+    expect(() => mseLoss([1, 2, "3"] as unknown as number[], [1, 2, 3])).toThrow(
+      "mseLoss: argument 'input' must contain only numbers (got \"3\" at [2])",
+    );
+    // eslint-disable-next-line no-sparse-arrays
+    expect(() => mseLoss([1, 2, 3], [1, , 3] as number[])).toThrow("argument 'target' must contain only numbers (got undefined at [1])");
+    expect(mseLoss([[1], [2]] as unknown as number[], [1, 2], { broadcast: true })).toBe(0.5);
+    expect(mseLoss([[1, 2]] as unknown as number[], [[1, 4]] as unknown as number[])).toBe(2);
+    expect(mseLoss([1, 2, 3], [1], { broadcast: true })).toBe(5 / 3);
+  });
+
+  it("an element getter that calls mseLoss again gets its own result, and so does the outer call", () => {
+    const inner: number[] = [];
+    const a = [1, 2, 3, 4];
+    Object.defineProperty(a, 2, {
+      get: () => {
+        inner.push(mseLoss([10, 20, 30, 40, 50], [0, 0, 0, 0, 0]));
+        return 3;
+      },
+      enumerable: true,
+    });
+    expect(mseLoss(a, [1.5, 2.1, 2.9, 4.2])).toBeCloseTo(0.0775, 15);
+    expect(mseLoss(a, [1.5, 2.1, 2.9, 4.2])).toBe(mseLoss([1, 2, 3, 4], [1.5, 2.1, 2.9, 4.2]));
+    expect(inner).toEqual([1100, 1100]);
+  });
+});
+
 describe.each(["float32", "float64"] as const)("mseLossWithGrad on plain %s arrays", (dtype) => {
   const Ctor = dtype === "float32" ? Float32Array : Float64Array;
   it("equals the general path (tensor-like operands) bit for bit, lengths 1..300", () => {

@@ -402,8 +402,8 @@ export function directLength(input: unknown, target: unknown): number {
 
 /**
  * The loss (`mean`: Σ(a−b)²/n, else Σ(a−b)²) on the direct path of mseLoss: a
- * `directLength` pair, or two matching WasmTensors (read in place); undefined for anything
- * else, which takes the full path.
+ * `directLength` pair, two matching WasmTensors (read in place), or two flat `number[]`
+ * of at most SMALL_MAX elements; undefined for anything else, which takes the full path.
  */
 export function fastLoss(heap: Heap, input: unknown, target: unknown, mean: boolean): number | undefined {
   // ArrayBuffer.isView splits typed arrays from WasmTensors first, so that neither pays
@@ -427,7 +427,47 @@ export function fastLoss(heap: Heap, input: unknown, target: unknown, mean: bool
     const sum = tensorPairSum(heap, input, target);
     return sum === undefined || !mean ? sum : sum / input.size;
   }
+  if (Array.isArray(input)) {
+    const sum = smallNumbersSum(input, target);
+    return sum === undefined || !mean ? sum : sum / input.length;
+  }
   return undefined;
+}
+
+/** The float64 copies of tiny `number[]` operands for the JS replay (see smallNumbersSum). */
+const smallX = new Float64Array(SMALL_MAX);
+const smallY = new Float64Array(SMALL_MAX);
+/** Set while smallX/smallY are filled and read: a re-entrant call (an element getter) takes the general path. */
+let smallBusy = false;
+
+/** Copies `from[0 .. n)` into `to`; false at the first element that is not a number. */
+function copyNumbers(from: readonly unknown[], to: Float64Array, n: number): boolean {
+  for (let i = 0; i < n; i++) {
+    const v = from[i];
+    if (typeof v !== "number") return false;
+    to[i] = v;
+  }
+  return true;
+}
+
+/**
+ * Σ(a−b)² of two flat `number[]` of one length, 1..SMALL_MAX, in float64 (their dtype)
+ * as the kernel computes it (the JS replay); undefined for anything else (nested or
+ * non-number elements, other lengths), which the general path coerces or rejects. The
+ * general path would first copy each into a new Float64Array: above 8 elements an
+ * off-heap allocation, ~1 us each in V8.
+ */
+function smallNumbersSum(input: readonly unknown[], target: unknown): number | undefined {
+  if (!Array.isArray(target) || smallBusy) return undefined;
+  const n = input.length;
+  if (n === 0 || n > SMALL_MAX || target.length !== n) return undefined;
+  smallBusy = true;
+  try {
+    if (!copyNumbers(input, smallX, n) || !copyNumbers(target as unknown[], smallY, n)) return undefined;
+    return smallSum64(smallX, 0, smallY, 0, n);
+  } finally {
+    smallBusy = false;
+  }
 }
 
 /**
@@ -501,7 +541,8 @@ function fastNone(heap: Heap, input: unknown, target: unknown): Tensor | undefin
 
 /** The element count of an operand that `fastLoss` accepted. */
 export function elementCount(input: unknown): number {
-  return input instanceof WasmTensor ? input.size : typedLength(input as FloatArray);
+  if (input instanceof WasmTensor) return input.size;
+  return Array.isArray(input) ? input.length : typedLength(input as FloatArray);
 }
 
 /** The loss with already-parsed options (MSELoss.forward, mseLoss). */
