@@ -1,5 +1,5 @@
 // The `out` option of mseLossBackward and mseLossWithGrad: the gradient written into the
-// caller's Float32Array / Float64Array or WasmTensor. Against torch's input.grad
+// caller's Float32Array / Float64Array or WasmTensor; and of mseLoss: its loss Tensor. Against torch's input.grad
 // (backward.json, weights.json, axis.json) and bit for bit against the same call without
 // `out`; on every kernel path (the JS replay of tiny inputs, the contiguous chunked and
 // in-place kernels, the strided and the expanded-input kernels); when `out` shares memory
@@ -27,6 +27,7 @@ import {
   expectTensorNear,
   gradOutputArg,
   identical,
+  isFxTensor,
   rtolFor,
   tensor,
   type AxisFixture,
@@ -415,15 +416,216 @@ describe("out errors", () => {
     expect(() => mseLossWithGrad(x, y, { out: detached })).toThrow(/argument 'out' is a Float32Array over a detached ArrayBuffer/);
   });
 
-  it("input errors come first; mseLoss and MSELoss take no out", () => {
+  it("input errors come first; MSELoss takes no out", () => {
     expect(() => mseLossBackward(x, new Float32Array(3), { out: new Float64Array(1) })).toThrow(ShapeError);
     expect(() => mseLossBackward(x, new Float32Array(3), { out: new Float64Array(1) })).toThrow(
       "The size of tensor a (4) must match the size of tensor b (3) at non-singleton dimension 0",
     );
     expect(() => mseLossWithGrad(x, "y" as never, { out: new Float64Array(1) })).toThrow(/argument 'target'/);
-    expect(() => mseLoss(x, y, { out: new Float32Array(4) } as never)).toThrow(
-      'mseLoss: unknown option "out" (expected reduction, sizeAverage, reduce, broadcast, axis, keepdims, weight)',
+    expect(() => mseLoss(x, new Float32Array(3), { reduction: "none", out: new Float64Array(1) })).toThrow(ShapeError);
+    expect(() => mseLoss(x, y, { reduction: "none", axis: 0, out: new Float64Array(1) })).toThrow(RangeError);
+    expect(() => mseLoss({ data: x, shape: [2, 2] }, { data: y, shape: [2, 2] }, { axis: 2, out: new Float64Array(1) })).toThrow(/axis/);
+    expect(() => new MSELoss({ out: new Float32Array(4) } as never)).toThrow(
+      'MSELoss: unknown option "out" (expected reduction, sizeAverage, reduce, broadcast, axis, keepdims, weight)',
     );
-    expect(() => new MSELoss({ out: new Float32Array(4) } as never)).toThrow(/unknown option "out"/);
+  });
+});
+
+/**
+ * Runs mseLoss `call` with no `out`, with an array `out` and with a WasmTensor `out` of
+ * the result's dtype and shape; each returns its `out` as `data` with the bits of the
+ * call without it. Returns the result without `out`.
+ */
+function acrossLossOuts(call: (out: FloatArray | WasmTensor | undefined) => unknown, what: string): { data: FloatArray; shape: number[] } {
+  const want = asTensor(call(undefined), `${what} (no out)`);
+  const dtype: DType = want.data instanceof Float32Array ? "float32" : "float64";
+  const arr = arrayOut(dtype, want.data.length);
+  const viaArray = asTensor(call(arr), `${what} (array out)`);
+  expect(viaArray.data, `${what}: data is out`).toBe(arr);
+  expect(viaArray.shape, what).toEqual(want.shape);
+  expectSameBits(arr, want.data, `${what} (array out)`);
+  const t = tensorOut(dtype, want.shape);
+  try {
+    const viaTensor = asTensor(call(t), `${what} (WasmTensor out)`);
+    expect(viaTensor.data, `${what}: data is the tensor's view`).toBe(t.view);
+    expect(viaTensor.shape, what).toEqual(want.shape);
+    expectSameBits(t.view, want.data, `${what} (WasmTensor out)`);
+  } finally {
+    t.dispose();
+  }
+  return want;
+}
+
+describe("mseLoss out: the loss Tensor (reduction \"none\", axis, keepdims)", () => {
+  type LossOptions = NonNullable<Parameters<typeof mseLoss>[2]>;
+  const withLossOut = (o: LossOptions, out: FloatArray | WasmTensor | undefined): LossOptions => (out === undefined ? o : { ...o, out });
+
+  it.each(axisFx.cases.filter((c) => isFxTensor(c.result)).map((c) => [c.name, c] as const))("axis vs torch: %s", (name, c) => {
+    const x = tensor(c.input);
+    const y = tensor(c.target);
+    const o: LossOptions = { reduction: c.reduction, keepdims: c.keepdims };
+    if (c.axis !== null) o.axis = c.axis;
+    const got = acrossLossOuts((out) => mseLoss(x, y, withLossOut(o, out)), name);
+    expectTensorNear(got, c.result as FxTensor, c.result64, undefined, rtolFor((c.result as FxTensor).dtype), name);
+  });
+
+  it.each(weightsFx.cases.map((c) => [c.name, c] as const))("weighted \"none\": %s", (name, c) => {
+    const x = tensor(c.input);
+    const y = tensor(c.target);
+    const weight = tensor(c.weight);
+    acrossLossOuts((out) => mseLoss(x, y, withLossOut({ reduction: "none", weight, broadcast: true }, out)), name);
+  });
+
+  it("\"none\" on every kernel path: the JS replay, the direct and general contiguous kernels, broadcasting", () => {
+    for (const dtype of ["float32", "float64"] as const) {
+      for (const n of [1, 2, 15, 16, 17, 40, 257, 20000, 40003]) {
+        const a = spreadValues(n, n + 1, 3, dtype);
+        const b = spreadValues(n, n + 2, 3, dtype);
+        const what = `${dtype} n=${n}`;
+        acrossLossOuts((out) => mseLoss(a, b, withLossOut({ reduction: "none" }, out)), `${what} typed arrays`);
+        acrossLossOuts((out) => mseLoss({ data: a, shape: [n] }, { data: b, shape: [n] }, withLossOut({ reduction: "none" }, out)), `${what} tensor-likes`);
+        acrossLossOuts((out) => mseLoss(a, b, withLossOut({ reduction: "none", weight: b }, out)), `${what} weighted`);
+        const ta = alloc(dtype, [n]);
+        const tb = alloc(dtype, [n]);
+        try {
+          ta.view.set(a);
+          tb.view.set(b);
+          acrossLossOuts((out) => mseLoss(ta, tb, withLossOut({ reduction: "none" }, out)), `${what} WasmTensors`);
+        } finally {
+          ta.dispose();
+          tb.dispose();
+        }
+      }
+      const rows = { data: spreadValues(6 * 500, 3, 2, dtype), shape: [6, 500] };
+      const row = { data: spreadValues(500, 4, 2, dtype), shape: [500] };
+      acrossLossOuts((out) => mseLoss(rows, row, withLossOut({ reduction: "none", broadcast: true }, out)), `${dtype} broadcast`);
+      acrossLossOuts((out) => mseLoss(rows, row, withLossOut({ axis: 0, broadcast: true }, out)), `${dtype} broadcast, axis 0`);
+      acrossLossOuts((out) => mseLoss(rows, rows, withLossOut({ axis: 1, reduction: "sum" }, out)), `${dtype} axis 1`);
+      acrossLossOuts((out) => mseLoss(rows, rows, withLossOut({ axis: 0, weight: row }, out)), `${dtype} weighted axis 0`);
+      acrossLossOuts((out) => mseLoss(rows, rows, withLossOut({ keepdims: true }, out)), `${dtype} keepdims`);
+      acrossLossOuts((out) => mseLoss({ data: rows.data, shape: [6, 1, 500] }, rows, withLossOut({ axis: 1, broadcast: true }, out)), `${dtype} only a size-1 axis reduced`);
+    }
+  });
+
+  it("mixed dtypes: a float64 result takes a Float64Array", () => {
+    const a = spreadValues(300, 5, 2, "float32");
+    const b = spreadValues(300, 6, 2, "float64");
+    const got = acrossLossOuts((out) => mseLoss(a, b, withLossOut({ reduction: "none" }, out)), "mixed");
+    expect(got.data).toBeInstanceOf(Float64Array);
+  });
+
+  it("out is an operand or overlaps one: the result is as computed from the operands' values", () => {
+    for (const size of [7, 20000]) {
+      const a0 = spreadValues(size + 3, 71, 2, "float32");
+      const b0 = spreadValues(size, 72, 2, "float32");
+      const want = mseLoss(a0.subarray(0, size), b0, { reduction: "none" });
+      const cases: Array<[string, (a: Float32Array, b: Float32Array) => Float32Array]> = [
+        ["out is input", (a) => a.subarray(0, size)],
+        ["out is target", (_a, b) => b],
+        ["out starts 1 element into input", (a) => a.subarray(1, size + 1)],
+        ["out starts 3 elements into input", (a) => a.subarray(3, size + 3)],
+      ];
+      for (const [what, outOf] of cases) {
+        const a = a0.slice();
+        const b = b0.slice();
+        const out = outOf(a, b);
+        const r = mseLoss(a.subarray(0, size), b, { reduction: "none", out });
+        expect(r.data, what).toBe(out);
+        expectSameBits(out, want.data, `${what} (n=${size})`);
+      }
+      // a WasmTensor out that is the input tensor, and axis results over a view of the input
+      const ta = alloc("float32", [size]);
+      const tb = alloc("float32", [size]);
+      try {
+        ta.view.set(a0.subarray(0, size));
+        tb.view.set(b0);
+        mseLoss(ta, tb, { reduction: "none", out: ta });
+        expectSameBits(ta.view, want.data, `tensor out = input (n=${size})`);
+        expectSameBits(tb.view, b0, "target unchanged");
+      } finally {
+        ta.dispose();
+        tb.dispose();
+      }
+    }
+    const t = alloc("float64", [4, 250]);
+    try {
+      t.view.set(spreadValues(1000, 73, 2, "float64"));
+      const y = spreadValues(1000, 74, 2, "float64");
+      const want = mseLoss(t, { data: y, shape: [4, 250] }, { axis: 0 });
+      const r = mseLoss(t, { data: y, shape: [4, 250] }, { axis: 0, out: t.view.subarray(100, 350) });
+      expectSameBits(r.data, want.data, "axis result over the input's own memory");
+    } finally {
+      t.dispose();
+    }
+  });
+
+  it("an empty loss: nothing written, out returned", () => {
+    const out = new Float32Array(0);
+    expect(mseLoss(new Float32Array(0), new Float32Array(0), { reduction: "none", out }).data).toBe(out);
+    const zero = { data: new Float64Array(0), shape: [0, 3] };
+    const r = mseLoss(zero, zero, { axis: 0, out: new Float64Array(3) });
+    expect(Array.from(r.data).every(Number.isNaN)).toBe(true);
+  });
+
+  it("a view into wasm memory as out stays written when the call grows memory", () => {
+    const t = tensorOut("float32", [2, 4]);
+    try {
+      const outView = t.view;
+      const big = heapStats().memoryBytes;
+      const rows = Math.ceil(big / (4 * 4)) + 16;
+      const x = { data: spreadValues(rows * 4, 81, 2, "float32"), shape: [rows, 1, 4] };
+      const input = { data: spreadValues(2 * 4, 83, 2, "float32"), shape: [2, 4] };
+      const before = heapStats().memoryBytes;
+      const r = mseLoss(input, x, { broadcast: true, axis: 0, out: outView });
+      expect(heapStats().memoryBytes, "the call grew memory").toBeGreaterThan(before);
+      const want = mseLoss(input, x, { broadcast: true, axis: 0 });
+      expect(outView.length, "the caller's view is detached by the grow").toBe(0);
+      expectSameBits(r.data, want.data, "out written through its pointer");
+      expectSameBits(t.view, want.data, "the tensor holds the result");
+    } finally {
+      t.dispose();
+    }
+  });
+
+  it("errors: a number result, another dtype, size, shape or kind; nothing written or allocated", () => {
+    const a = new Float32Array([1, 2, 3, 4]);
+    const b = new Float32Array([2, 2, 2, 2]);
+    const grid = { data: a, shape: [2, 2] };
+    const before = heapStats().allocatedBytes;
+    const out = new Float32Array(4);
+    for (const o of [{}, { reduction: "sum" as const }, { axis: [0, 1] }, { axis: -1 }]) {
+      const call = () => mseLoss(o.axis === -1 ? a : grid, o.axis === -1 ? b : { data: b, shape: [2, 2] }, { ...o, out } as never);
+      expect(call).toThrow(TypeError);
+      expect(call).toThrow(
+        "mseLoss: argument 'out' is for a Tensor result (reduction \"none\", 'axis' or 'keepdims'); this call returns a number (got Float32Array)",
+      );
+    }
+    const NONE_WANT = "(the loss has the operands' promoted dtype and the result's shape)";
+    const bad: Array<[() => unknown, (new (...args: never[]) => Error) | null, string]> = [
+      [() => mseLoss(a, b, { reduction: "none", out: new Float64Array(4) }), TypeError, "must be a Float32Array of 4 elements or a float32 WasmTensor of shape [4] " + NONE_WANT + " (got a Float64Array)"],
+      [() => mseLoss(a, b, { reduction: "none", out: new Float32Array(3) }), ShapeError, "(got a Float32Array of 3 elements)"],
+      [() => mseLoss(grid, { data: b, shape: [2, 2] }, { axis: 0, out: new Float32Array(4) }), ShapeError, "must be a Float32Array of 2 elements or a float32 WasmTensor of shape [2]"],
+      [() => mseLoss(grid, { data: b, shape: [2, 2] }, { axis: 0, keepdims: true, out: new Float32Array(2) }), null, ""],
+      [() => mseLoss(a, [1, 2, 3, 4], { reduction: "none", out: new Float32Array(4) }), TypeError, "must be a Float64Array of 4 elements"],
+      [() => mseLoss(a, b, { reduction: "none", out: [0, 0, 0, 0] as never }), TypeError, "(got [0, 0, 0, 0])"],
+    ];
+    for (const [call, cls, text] of bad) {
+      if (cls === null) {
+        expect(call).not.toThrow();
+        continue;
+      }
+      expect(call).toThrow(cls);
+      expect(call).toThrow(text);
+      expect(call).toThrow(/^mseLoss: argument 'out' /);
+    }
+    const wrongShape = alloc("float32", [2, 2]);
+    try {
+      expect(() => mseLoss(a, b, { reduction: "none", out: wrongShape })).toThrow("(got a WasmTensor of shape [2, 2])");
+      expect(Array.from(wrongShape.view)).toEqual([0, 0, 0, 0]);
+    } finally {
+      wrongShape.dispose();
+    }
+    expect(Array.from(out)).toEqual([0, 0, 0, 0]);
+    expect(heapStats().allocatedBytes).toBe(before);
   });
 });

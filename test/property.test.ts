@@ -191,6 +191,32 @@ function runDifferential(c: Case): void {
       tensorOut.dispose();
     }
     check(a.unchanged(), label("a call with out modified an input"));
+    // mseLoss's `out`: a Tensor result written into it with the same bits; a number result refuses it.
+    if (typeof loss === "number") {
+      const refused = (() => {
+        try {
+          lib.mseLoss(a.input.arg as never, a.target.arg as never, { ...libOptions(c, a, false), out: new Float64Array(1) } as never);
+          return null;
+        } catch (e) {
+          return e;
+        }
+      })();
+      check(refused instanceof TypeError && /argument 'out' is for a Tensor result/.test(refused.message), () => `${label("mseLoss, out with a number result")()}: ${String(refused)}`);
+    } else {
+      const l0 = loss as { data: Float32Array | Float64Array; shape: number[] };
+      const lossArray = l0.data instanceof Float32Array ? new Float32Array(l0.data.length) : new Float64Array(l0.data.length);
+      lossArray.fill(7);
+      const viaLossArray = lib.mseLoss(a.input.arg as never, a.target.arg as never, { ...libOptions(c, a, false), out: lossArray } as never) as typeof l0;
+      check(viaLossArray.data === lossArray && sameResult(viaLossArray, loss), () => `${label("mseLoss, out: array")()}: ${describeResult(viaLossArray)} differs from ${describeResult(loss)}`);
+      const lossTensor = lib.alloc(l0.data instanceof Float32Array ? "float32" : "float64", l0.shape);
+      try {
+        const viaLossTensor = lib.mseLoss(a.input.arg as never, a.target.arg as never, { ...libOptions(c, a, false), out: lossTensor } as never) as typeof l0;
+        check(viaLossTensor.data === lossTensor.view && sameResult(viaLossTensor, loss), () => `${label("mseLoss, out: WasmTensor")()}: differs from no out`);
+      } finally {
+        lossTensor.dispose();
+      }
+    }
+    check(a.unchanged(), label("mseLoss with out modified an input"));
 
     const criterion = new lib.MSELoss(libOptions(c, a, false) as never);
     const forward = criterion.forward(a.input.arg as never, a.target.arg as never);

@@ -35,7 +35,7 @@ export interface Operand {
 const ACCEPTED = "a Float32Array, Float64Array, number, nested number array, {data, shape} or WasmTensor";
 
 /** `describe`, saying what a WasmTensor that is not this copy's class is. */
-function describeArgument(value: unknown): string {
+export function describeArgument(value: unknown): string {
   const got = describe(value);
   return got === "WasmTensor" ? "a WasmTensor from another mse-wasm module instance" : got;
 }
@@ -306,37 +306,44 @@ export class OutTarget {
 }
 
 /**
- * Checks `out` of `fn` against the gradient's `dtype` and `shape` (input's): a
+ * Checks `out` of `fn` against the result's `dtype` and `shape` (`of`: the gradient, with
+ * input's, or a loss Tensor): a
  * Float32Array / Float64Array of that dtype and element count, or a live WasmTensor of
  * this module with that dtype and shape. TypeError for another kind or dtype (or a
  * detached buffer), ShapeError for another size or shape. Allocates nothing in wasm memory.
  */
-export function coerceOut(heap: Heap, fn: string, value: unknown, dtype: DType, shape: readonly number[]): OutTarget {
+export function coerceOut(heap: Heap, fn: string, value: unknown, dtype: DType, shape: readonly number[], of: OutOf = GRADIENT_OUT): OutTarget {
   if (value instanceof WasmTensor) {
-    if (tensorHeap(value) !== heap) throw new TypeError(outError(fn, dtype, shape, "a WasmTensor from another mse-wasm module instance"));
+    if (tensorHeap(value) !== heap) throw new TypeError(outError(fn, of, dtype, shape, "a WasmTensor from another mse-wasm module instance"));
     const source = tensorSource(value, fn, "out");
     const dims = tensorDims(value);
-    if (source.dtype !== dtype) throw new TypeError(outError(fn, dtype, shape, `a ${source.dtype} WasmTensor`));
-    if (!sameShape(dims, shape)) throw new ShapeError(outError(fn, dtype, shape, `a WasmTensor of shape ${formatShape(dims)}`));
+    if (source.dtype !== dtype) throw new TypeError(outError(fn, of, dtype, shape, `a ${source.dtype} WasmTensor`));
+    if (!sameShape(dims, shape)) throw new ShapeError(outError(fn, of, dtype, shape, `a WasmTensor of shape ${formatShape(dims)}`));
     return new OutTarget(heap, value, null, source);
   }
   const typed = floatArray(fn, "argument 'out'", value);
-  if (typed === null) throw new TypeError(outError(fn, dtype, shape, describeArgument(value)));
+  if (typed === null) throw new TypeError(outError(fn, of, dtype, shape, describeArgument(value)));
   const isF32 = typed instanceof Float32Array;
-  if (isF32 !== (dtype === "float32")) throw new TypeError(outError(fn, dtype, shape, `a ${isF32 ? "Float32Array" : "Float64Array"}`));
+  if (isF32 !== (dtype === "float32")) throw new TypeError(outError(fn, of, dtype, shape, `a ${isF32 ? "Float32Array" : "Float64Array"}`));
   const length = typedLength(typed);
   if (length !== numel(shape)) {
-    throw new ShapeError(outError(fn, dtype, shape, `a ${isF32 ? "Float32Array" : "Float64Array"} of ${length} element${length === 1 ? "" : "s"}`));
+    throw new ShapeError(outError(fn, of, dtype, shape, `a ${isF32 ? "Float32Array" : "Float64Array"} of ${length} element${length === 1 ? "" : "s"}`));
   }
   return new OutTarget(heap, value as FloatArray, typed, null);
 }
 
-/** The message for an `out` that does not fit a gradient of `dtype` and `shape` (built only on error). */
-function outError(fn: string, dtype: DType, shape: readonly number[], got: string): string {
+/** What an `out` receives: the gradient (input's dtype and shape) or a loss Tensor. */
+export const GRADIENT_OUT = 0;
+export const LOSS_OUT = 1;
+export type OutOf = typeof GRADIENT_OUT | typeof LOSS_OUT;
+
+/** The message for an `out` that does not fit a result of `dtype` and `shape` (built only on error). */
+function outError(fn: string, of: OutOf, dtype: DType, shape: readonly number[], got: string): string {
   const size = numel(shape);
+  const why = of === GRADIENT_OUT ? "the gradient has input's dtype and shape" : "the loss has the operands' promoted dtype and the result's shape";
   return (
     `${fn}: argument 'out' must be a ${dtype === "float32" ? "Float32Array" : "Float64Array"} of ${size} ` +
     `element${size === 1 ? "" : "s"} or a ${dtype} WasmTensor of shape ${formatShape(shape)} ` +
-    `(the gradient has input's dtype and shape) (got ${got})`
+    `(${why}) (got ${got})`
   );
 }

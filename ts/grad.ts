@@ -7,7 +7,6 @@ import {
   GRAD,
   GRAD_REDUCE_STRIDED,
   GRAD_STRIDED,
-  type DType,
   type FloatArray,
   type Heap,
   type Source,
@@ -20,17 +19,19 @@ import {
   fullResult,
   makeArray,
   operandStrides,
+  deliver,
   directPair,
   prepare,
   reduceAll,
   reducedOf,
+  resultDest,
   smallSquares,
   type Prepared,
   type Reduced,
   type Tensor,
   type WeightSums,
 } from "./loss.js";
-import { MEAN, NONE, SUM, parseOptions, reductionName, type MseLossBackwardOptions, type ParsedOptions } from "./options.js";
+import { GRAD_OPTIONS, MEAN, NONE, SUM, parseOptions, reductionName, type MseLossBackwardOptions, type ParsedOptions } from "./options.js";
 import { buildPlan, checkBroadcastsTo, planScratch } from "./shape.js";
 import { SMALL_MAX, smallSum32, smallSum64 } from "./small.js";
 
@@ -149,7 +150,7 @@ export function gradient(p: Prepared, o: ParsedOptions, sums: WeightSums | null,
   // new array (that `deliver` copies into a caller's `out`).
   if (p.numel === 0) return { data: deliver(p.heap, out, makeArray(input.dtype, input.size)), shape };
   const w = p.weight === null ? null : p.weight.source;
-  const data = gradDest(p.heap, out, input.dtype, input.size, input.source, p.target.source, w, spec.g);
+  const data = resultDest(p.heap, out, input.dtype, input.size, input.source, p.target.source, w, spec.g);
   const T = p.dtype;
   const norm = T === "float32" ? Math.fround(spec.norm) : spec.norm;
   if (input.size === p.numel) {
@@ -257,7 +258,7 @@ function fastGrad(
       data = out.data();
     }
   } else {
-    const dest = gradDest(heap, out, dtype, n, p.a, p.b, null, null);
+    const dest = resultDest(heap, out, dtype, n, p.a, p.b, null, null);
     heap.contiguous(fused ? FUSED : GRAD, dtype, n, p.a, p.b, null, null, gScalar, norm, dest, lossOut);
     if (fused && lossOut === null) sum = heap.stateLoss();
     data = deliver(heap, out, dest);
@@ -270,28 +271,6 @@ function fastGrad(
 
 /** The JS replay's gradient before it goes into a caller's `out` (see fastGrad). */
 const smallGrad = new Float64Array(SMALL_MAX);
-
-/**
- * Where a gradient of `dtype` and `size` elements is written: the caller's `out`, unless
- * it shares memory with an operand (which writing it would change while it is read),
- * else a new array (that `deliver` then copies into `out`). Allocates no wasm memory.
- */
-function gradDest(
-  heap: Heap,
-  out: OutTarget | null,
-  dtype: DType,
-  size: number,
-  ...operands: readonly (Source | null)[]
-): Source {
-  return out !== null && !heap.overlaps(out.dest(), operands) ? out.dest() : makeArray(dtype, size);
-}
-
-/** The gradient's `data`: `dest` itself, or the caller's `out` (copying `dest` into it if it is a temporary). */
-function deliver(heap: Heap, out: OutTarget | null, dest: Source): FloatArray {
-  if (out === null) return dest as FloatArray;
-  if (dest !== out.dest()) heap.copyOut(out.dest(), 0, dest as FloatArray);
-  return out.data();
-}
 
 /** mseLossWithGrad with parsed options. */
 export function lossWithGradWithOptions(fn: string, input: unknown, target: unknown, o: ParsedOptions): LossWithGrad {
@@ -308,7 +287,7 @@ export function lossWithGradWithOptions(fn: string, input: unknown, target: unkn
       const T = p.dtype;
       const norm = T === "float32" ? Math.fround(spec.norm) : spec.norm;
       const w = p.weight === null ? null : p.weight.source;
-      const grad = gradDest(heap, out, p.input.dtype, p.input.size, p.input.source, p.target.source, w, spec.g);
+      const grad = resultDest(heap, out, p.input.dtype, p.input.size, p.input.source, p.target.source, w, spec.g);
       const lossOut = o.reduction === NONE ? makeArray(T, p.numel) : null;
       heap.contiguous(FUSED, T, p.numel, p.input.source, p.target.source, w, spec.g, spec.gScalar, norm, grad, lossOut);
       let loss: number | Tensor;
@@ -340,7 +319,7 @@ export function lossWithGradWithOptions(fn: string, input: unknown, target: unkn
  * new array or, with `options.out`, in the caller's array or WasmTensor.
  */
 export function mseLossBackward(input: ArrayArgument, target: ArrayArgument, options?: MseLossBackwardOptions): Tensor {
-  const o = parseOptions("mseLossBackward", options, true);
+  const o = parseOptions("mseLossBackward", options, GRAD_OPTIONS);
   return backwardWithOptions("mseLossBackward", input, target, o, o.gradOutput);
 }
 
@@ -352,6 +331,6 @@ export function mseLossBackward(input: ArrayArgument, target: ArrayArgument, opt
  * Shapes: as `mseLoss` (loss) and `mseLossBackward` (grad, input's shape and dtype).
  */
 export function mseLossWithGrad(input: ArrayArgument, target: ArrayArgument, options?: MseLossBackwardOptions): LossWithGrad {
-  const o = parseOptions("mseLossWithGrad", options, true);
+  const o = parseOptions("mseLossWithGrad", options, GRAD_OPTIONS);
   return lossWithGradWithOptions("mseLossWithGrad", input, target, o);
 }

@@ -168,8 +168,11 @@ export interface StridedCall {
  * it computes them, so a call with `outWeight` has a `weighted` finish or none.)
  */
 export interface StridedFinish {
-  /** Written in the call's dtype. */
-  readonly data: FloatArray;
+  /**
+   * Where the results go: a JS array, or wasm memory (a caller's `out`) not among the
+   * operands, which the kernel writes itself when it has the call's dtype.
+   */
+  readonly data: Source;
   readonly divisor: number;
   /** Divide by the weight sums (a weighted mean), not by `divisor`. */
   readonly weighted: boolean;
@@ -395,13 +398,16 @@ export class Heap {
    * temporary first.
    */
   overlaps(dest: Source, sources: readonly (Source | null)[]): boolean {
-    const memory = this.memory.buffer;
-    const destBuffer = isArray(dest) ? getBuffer.call(dest) : memory;
     const destStart = byteStart(dest);
     const destEnd = destStart + byteLength(dest);
     if (destEnd === destStart) return false;
+    // Buffers are read only where a typed array is involved (the memory's `buffer` getter
+    // is a runtime call): two WasmSources share this memory.
+    const destBuffer = isArray(dest) ? getBuffer.call(dest) : null;
     for (const src of sources) {
-      if (src === null || (isArray(src) ? getBuffer.call(src) : memory) !== destBuffer) continue;
+      if (src === null) continue;
+      const srcBuffer = isArray(src) ? getBuffer.call(src) : null;
+      if (srcBuffer !== destBuffer && (srcBuffer ?? this.memory.buffer) !== (destBuffer ?? this.memory.buffer)) continue;
       const start = byteStart(src);
       if (start < destEnd && destStart < start + byteLength(src)) return true;
     }
@@ -436,10 +442,10 @@ export class Heap {
   /**
    * Runs a contiguous kernel over `n` elements of equally shaped operands in `dtype`
    * math. Operands that are not in wasm memory as `dtype` go through the chunk regions;
-   * outputs are copied (and converted) into `gradOut` / `lossOut`, except that a
-   * `gradOut` in wasm memory of the `dtype` (a caller's `out` that no operand shares) is
-   * written by the kernel in place. SUM and FUSED
-   * without `lossOut` leave the sums in the state (`stateLoss`, `stateWeight`).
+   * outputs are copied (and converted) into `gradOut` / `lossOut`, except that an output
+   * in wasm memory of the `dtype` (a caller's `out` that no operand shares) is written by
+   * the kernel in place. SUM and FUSED without `lossOut` leave the sums in the state
+   * (`stateLoss`, `stateWeight`).
    * `g === null` uses `gScalar` for every element.
    */
   contiguous(
@@ -453,11 +459,12 @@ export class Heap {
     gScalar: number,
     norm: number,
     gradOut: Source | null,
-    lossOut: FloatArray | null,
+    lossOut: Source | null,
   ): void {
     const k = dtype === "float32" ? this.#k32 : this.#k64;
     const shift = dtype === "float32" ? 2 : 3;
     const gradAt = this.#outAt(gradOut, dtype);
+    const lossAt = this.#outAt(lossOut, dtype);
     const base = this.scratch;
     const state = this.#state;
     // No allocation happens below, so the views stay valid for the whole call.
@@ -478,7 +485,8 @@ export class Heap {
     const ig = g === null ? 0 : this.#inPlace(g, dtype);
     // One kernel call over everything when nothing goes through the chunk regions (chunk
     // ends are block ends: the sums take the same steps either way, the same bits).
-    const outputInPlace = kind === SUM || (kind !== NONE && gradAt >= 0 && lossOut === null);
+    const outputInPlace =
+      kind === SUM || (kind === NONE ? lossAt >= 0 : gradAt >= 0 && (lossOut === null || lossAt >= 0));
     const copying = !outputInPlace || ia < 0 || ib < 0 || iw < 0 || ig < 0;
     const step = copying ? CHUNK_BYTES >>> shift : n;
     const outGrad = base + 4 * CHUNK_BYTES;
@@ -494,8 +502,12 @@ export class Heap {
           k.sum(state, pa, pb, pw, c);
           break;
         case NONE:
-          k.none(pa, pb, pw, c, outLoss);
-          (lossOut as FloatArray).set(view.subarray(outLoss >>> shift, (outLoss >>> shift) + c), i);
+          if (lossAt >= 0) {
+            k.none(pa, pb, pw, c, lossAt + i * (1 << shift));
+          } else {
+            k.none(pa, pb, pw, c, outLoss);
+            this.copyOut(lossOut as Source, i, view.subarray(outLoss >>> shift, (outLoss >>> shift) + c));
+          }
           break;
         case GRAD:
           if (gradAt >= 0) {
@@ -505,15 +517,17 @@ export class Heap {
             this.copyOut(gradOut as Source, i, view.subarray(outGrad >>> shift, (outGrad >>> shift) + c));
           }
           break;
-        default:
+        default: {
+          const lossPtr = lossOut === null ? 0 : lossAt >= 0 ? lossAt + i * (1 << shift) : outLoss;
           if (gradAt >= 0) {
-            k.fused(state, pa, pb, pw, gPtr, gStride, norm, c, gradAt + i * (1 << shift), lossOut === null ? 0 : outLoss);
+            k.fused(state, pa, pb, pw, gPtr, gStride, norm, c, gradAt + i * (1 << shift), lossPtr);
           } else {
-            k.fused(state, pa, pb, pw, gPtr, gStride, norm, c, outGrad, lossOut === null ? 0 : outLoss);
+            k.fused(state, pa, pb, pw, gPtr, gStride, norm, c, outGrad, lossPtr);
             this.copyOut(gradOut as Source, i, view.subarray(outGrad >>> shift, (outGrad >>> shift) + c));
           }
-          if (lossOut !== null) lossOut.set(view.subarray(outLoss >>> shift, (outLoss >>> shift) + c), i);
+          if (lossOut !== null && lossAt < 0) this.copyOut(lossOut, i, view.subarray(outLoss >>> shift, (outLoss >>> shift) + c));
           break;
+        }
       }
     }
   }
@@ -581,7 +595,10 @@ export class Heap {
         if (call.outWeight !== null || call.finish?.weighted === true) {
           outWeight = this.#take(call.outCount * 8, fn, "the weight sums");
         }
-        if (call.finish !== null) finished = this.#take(call.outCount * bytes, fn, "the result");
+        if (call.finish !== null) {
+          finished = this.#outAt(call.finish.data, dtype);
+          if (finished < 0) finished = this.#take(call.outCount * bytes, fn, "the result");
+        }
       } else {
         out = this.#outAt(call.out, dtype);
         if (out < 0) out = this.#take(call.outCount * bytes, fn, call.kind === NONE_STRIDED ? "the loss" : "the gradient");
@@ -623,9 +640,9 @@ export class Heap {
       }
       // 4. Copy results out.
       if (call.kind === REDUCE_STRIDED) {
-        if (call.finish !== null) {
+        if (call.finish !== null && this.#outAt(call.finish.data, dtype) < 0) {
           const result = this.view(dtype);
-          call.finish.data.set(result.subarray(finished >>> shift, (finished >>> shift) + call.outCount));
+          this.copyOut(call.finish.data, 0, result.subarray(finished >>> shift, (finished >>> shift) + call.outCount));
         }
         const f64 = this.view("float64");
         if (call.outLoss !== null) call.outLoss.set(f64.subarray(out >>> 3, (out >>> 3) + call.outCount));

@@ -12,5 +12,5 @@ export type { MeanSquaredErrorOptions, MeanSquaredErrorState, StateNumber } from
 export { alloc, WasmTensor } from "./tensor.js";
 export type { DType } from "./heap.js";
 export type { ArrayArgument, NestedNumberArray, TensorLike } from "./coerce.js";
-export type { Reduction, MseLossOptions, MseLossBackwardOptions } from "./options.js";
+export type { Reduction, MseLossOptions, MseLossCallOptions, MseLossBackwardOptions } from "./options.js";
 export { ShapeError } from "./errors.js";

@@ -1,5 +1,5 @@
 // mseLoss: options -> coercion -> shape plan -> kernels -> a number or a JS-owned Tensor.
-import { coerce, type ArrayArgument, type Operand } from "./coerce.js";
+import { LOSS_OUT, coerce, coerceOut, describeArgument, type ArrayArgument, type Operand, type OutTarget } from "./coerce.js";
 import { sameKindLength, typedLength } from "./intrinsics.js";
 import { ShapeError, formatShape, torchSize } from "./errors.js";
 import {
@@ -16,7 +16,7 @@ import {
   type Source,
   type StridedFinish,
 } from "./heap.js";
-import { MEAN, NONE, SUM, parseOptions, type MseLossOptions, type ParsedOptions } from "./options.js";
+import { LOSS_OPTIONS, MEAN, NONE, SUM, parseOptions, type MseLossCallOptions, type MseLossOptions, type ParsedOptions } from "./options.js";
 import {
   planScratch,
   broadcastShapes,
@@ -131,6 +131,28 @@ export function prepare(
   };
 }
 
+/**
+ * Where a result (a gradient or loss elements) of `dtype` and `size` elements is written: the caller's `out`, unless
+ * it shares memory with an operand (which writing it would change while it is read),
+ * else a new array (that `deliver` then copies into `out`). Allocates no wasm memory.
+ */
+export function resultDest(
+  heap: Heap,
+  out: OutTarget | null,
+  dtype: DType,
+  size: number,
+  ...operands: readonly (Source | null)[]
+): Source {
+  return out !== null && !heap.overlaps(out.dest(), operands) ? out.dest() : makeArray(dtype, size);
+}
+
+/** The result's `data`: `dest` itself, or the caller's `out` (copying `dest` into it if it is a temporary). */
+export function deliver(heap: Heap, out: OutTarget | null, dest: Source): FloatArray {
+  if (out === null) return dest as FloatArray;
+  if (dest !== out.dest()) heap.copyOut(out.dest(), 0, dest as FloatArray);
+  return out.data();
+}
+
 /** Which dims a reduction covers and the result's shape. */
 export interface Reduced {
   /** Every dim is reduced (no `axis`, or `axis` names them all). */
@@ -226,11 +248,17 @@ export function expandTo(heap: Heap, op: Operand, shape: readonly number[]): Flo
 /** The elementwise loss `w * (input - target)^2` over the loss shape, in the math dtype. */
 export function lossElements(p: Prepared): FloatArray {
   const out = makeArray(p.dtype, p.numel);
-  if (p.numel === 0) return out;
+  lossElementsInto(p, out);
+  return out;
+}
+
+/** `lossElements` into `out`: a JS array, or wasm memory no operand shares. */
+function lossElementsInto(p: Prepared, out: Source): void {
+  if (p.numel === 0) return;
   const w = p.weight === null ? null : p.weight.source;
   if (p.contiguous) {
     p.heap.contiguous(C_NONE, p.dtype, p.numel, p.input.source, p.target.source, w, null, 1, 1, null, out);
-    return out;
+    return;
   }
   const plan = planScratch;
   buildPlan(plan, p.shape, null, operandStrides(p, null));
@@ -251,7 +279,6 @@ export function lossElements(p: Prepared): FloatArray {
     outWeight: null,
     finish: null,
   });
-  return out;
 }
 
 /** Sums over the whole loss shape, in float64: `[Σ w·l, Σ w]` (Σ w is 0 without weight). */
@@ -341,11 +368,23 @@ export function fullResult(dtype: DType, value: number, keepShape: number[] | nu
   return { data, shape: keepShape };
 }
 
-/** The loss of a prepared call (shared by mseLoss, MSELoss and mseLossWithGrad). */
-export function forward(p: Prepared, o: ParsedOptions, sums: WeightSums | null = null): number | Tensor {
-  if (o.reduction === NONE) return { data: lossElements(p), shape: p.shape.slice() };
+/**
+ * The loss of a prepared call (shared by mseLoss, MSELoss and mseLossWithGrad). A Tensor
+ * result goes into `outValue` (mseLoss's `out`) when one is given; a number result
+ * refuses it.
+ */
+export function forward(p: Prepared, o: ParsedOptions, sums: WeightSums | null = null, outValue: unknown = undefined): number | Tensor {
+  const operands = [p.input.source, p.target.source, p.weight === null ? null : p.weight.source];
+  if (o.reduction === NONE) {
+    const out = outValue === undefined ? null : coerceOut(p.heap, p.fn, outValue, p.dtype, p.shape, LOSS_OUT);
+    const dest = resultDest(p.heap, out, p.dtype, p.numel, ...operands);
+    lossElementsInto(p, dest);
+    return { data: deliver(p.heap, out, dest), shape: p.shape.slice() };
+  }
   const red = reducedOf(p.fn, p.shape, o);
   if (sums !== null) sums.reduced = red;
+  if (outValue !== undefined && red.asNumber) throw numberOut(p.fn, outValue);
+  const out = outValue === undefined ? null : coerceOut(p.heap, p.fn, outValue, p.dtype, red.outShape, LOSS_OUT);
   if (red.full) {
     reduceAll(p, scratchSums);
     const loss = scratchSums[0] as number;
@@ -353,24 +392,28 @@ export function forward(p: Prepared, o: ParsedOptions, sums: WeightSums | null =
     if (sums !== null) sums.weightSum = weightSum;
     // float32 data: the float64 sum is returned as is (more accurate than rounding it).
     const value = o.reduction === SUM ? loss : loss / (p.weight === null ? p.numel : weightSum);
-    return fullResult(p.dtype, value, red.asNumber ? null : red.outShape.slice());
+    if (out === null) return fullResult(p.dtype, value, red.asNumber ? null : red.outShape.slice());
+    scratchSums[0] = value;
+    out.writeElements(scratchSums, 1);
+    return { data: out.data(), shape: red.outShape.slice() };
   }
   const weighted = o.reduction === MEAN && p.weight !== null;
   const count = red.outCount;
-  const data = makeArray(p.dtype, count);
   const divisor = o.reduction === SUM ? 1 : red.reducedCount;
   if (count > 0 && red.reducedCount > 1) {
     // The reduce kernel divides and rounds each output to the dtype as it goes: no float64
     // sums in memory, no pass over them in wasm or in JS (a million outputs are common
     // here). The weight sums leave wasm memory only for a caller that needs them (the
     // gradient of a weighted mean).
+    const dest = resultDest(p.heap, out, p.dtype, count, ...operands);
     const weightOut = sums !== null && weighted ? new Float64Array(count) : null;
     if (sums !== null) sums.axisWeights = weightOut;
-    reduceStrided(p, red.mask, count, null, weightOut, { data, divisor, weighted });
-    return { data, shape: red.outShape.slice() };
+    reduceStrided(p, red.mask, count, null, weightOut, { data: dest, divisor, weighted });
+    return { data: deliver(p.heap, out, dest), shape: red.outShape.slice() };
   }
   // No element, or only size-1 dims reduced (each output is one element): the sums come
-  // from JS.
+  // from JS, into a JS array.
+  const data = makeArray(p.dtype, count);
   const { loss, weight } = axisSums(p, red, weighted);
   if (sums !== null) sums.axisWeights = weight;
   // One loop per case, nothing re-read per element.
@@ -381,7 +424,15 @@ export function forward(p: Prepared, o: ParsedOptions, sums: WeightSums | null =
   } else {
     for (let j = 0; j < count; j++) data[j] = (loss[j] as number) / divisor;
   }
-  return { data, shape: red.outShape.slice() };
+  return { data: deliver(p.heap, out, data), shape: red.outShape.slice() };
+}
+
+/** `out` given to a call whose result is a number. */
+function numberOut(fn: string, value: unknown): TypeError {
+  return new TypeError(
+    `${fn}: argument 'out' is for a Tensor result (reduction "none", 'axis' or 'keepdims'); ` +
+      `this call returns a number (got ${describeArgument(value)})`,
+  );
 }
 
 /**
@@ -526,17 +577,33 @@ export function smallSquares(p: DirectPair, out: FloatArray): void {
   }
 }
 
+/** The JS replay's loss elements before they go into a caller's `out` (see fastNone). */
+const smallLoss = new Float64Array(SMALL_MAX);
+
 /**
  * `reduction: "none"` on the direct path: the elementwise loss of a `DirectPair` (tiny
- * ones replayed in JS, the same bits); undefined for anything else.
+ * ones replayed in JS, the same bits), into `outValue` when given; undefined for
+ * anything else.
  */
-function fastNone(heap: Heap, input: unknown, target: unknown): Tensor | undefined {
+function fastNone(fn: string, heap: Heap, input: unknown, target: unknown, outValue: unknown): Tensor | undefined {
   const p = directPair(heap, input, target);
   if (p === undefined) return undefined;
-  const data = makeArray(p.dtype, p.n);
-  if (p.n <= SMALL_MAX) smallSquares(p, data);
-  else heap.contiguous(C_NONE, p.dtype, p.n, p.a, p.b, null, null, 1, 1, null, data);
-  return { data, shape: p.shape };
+  const out = outValue === undefined ? null : coerceOut(heap, fn, outValue, p.dtype, p.shape, LOSS_OUT);
+  if (p.n <= SMALL_MAX) {
+    // Into the caller's `out` through a scratch: every operand is read before `out` is
+    // written, however their memory overlaps.
+    if (out === null) {
+      const data = makeArray(p.dtype, p.n);
+      smallSquares(p, data);
+      return { data, shape: p.shape };
+    }
+    smallSquares(p, smallLoss);
+    out.writeElements(smallLoss, p.n);
+    return { data: out.data(), shape: p.shape };
+  }
+  const dest = resultDest(heap, out, p.dtype, p.n, p.a, p.b);
+  heap.contiguous(C_NONE, p.dtype, p.n, p.a, p.b, null, null, 1, 1, null, dest);
+  return { data: deliver(heap, out, dest), shape: p.shape };
 }
 
 /** The element count of an operand that `fastLoss` accepted. */
@@ -549,10 +616,16 @@ export function elementCount(input: unknown): number {
 export function lossWithOptions(fn: string, input: unknown, target: unknown, o: ParsedOptions): number | Tensor {
   const heap = requireHeap(fn);
   if (o.axis === null && !o.keepdims && o.weight === undefined) {
-    const loss = o.reduction === NONE ? fastNone(heap, input, target) : fastLoss(heap, input, target, o.reduction !== SUM);
+    // (`out` with a number result goes on to the general path's error)
+    const loss =
+      o.reduction === NONE
+        ? fastNone(fn, heap, input, target, o.out)
+        : o.out === undefined
+          ? fastLoss(heap, input, target, o.reduction !== SUM)
+          : undefined;
     if (loss !== undefined) return loss;
   }
-  return forward(prepare(fn, heap, input, target, o), o);
+  return forward(prepare(fn, heap, input, target, o), o, null, o.out);
 }
 
 /**
@@ -562,19 +635,22 @@ export function lossWithOptions(fn: string, input: unknown, target: unknown, o: 
  * broadcastable to the loss shape. Output: a number for `"mean"`/`"sum"` (float32 data
  * gives the float64 sum, not rounded); for `"none"` a Tensor of the broadcast shape;
  * with `axis` a Tensor of the remaining axes (a number when every axis is reduced
- * without `keepdims`). Mixed float32/float64 operands compute in float64.
+ * without `keepdims`). Mixed float32/float64 operands compute in float64. A Tensor
+ * result goes into `options.out` when given (its `data` is then that array, or a
+ * WasmTensor's live view).
  *
- * @throws TypeError for unsupported argument or element types and non-object options;
- *   RangeError for a bad shape, reduction or axis; ShapeError for incompatible shapes.
+ * @throws TypeError for unsupported argument or element types, non-object options, or an
+ *   `out` of another kind or dtype (or with a number result); RangeError for a bad shape,
+ *   reduction or axis; ShapeError for incompatible shapes or an `out` of another size.
  */
 export function mseLoss(
   input: ArrayArgument,
   target: ArrayArgument,
   options?: MseLossOptions & { reduction?: "mean" | "sum" | "elementwise_mean"; axis?: undefined; keepdims?: false; sizeAverage?: undefined; reduce?: undefined },
 ): number;
-export function mseLoss(input: ArrayArgument, target: ArrayArgument, options: MseLossOptions & { reduction: "none" }): Tensor;
-export function mseLoss(input: ArrayArgument, target: ArrayArgument, options?: MseLossOptions): number | Tensor;
-export function mseLoss(input: ArrayArgument, target: ArrayArgument, options?: MseLossOptions): number | Tensor {
+export function mseLoss(input: ArrayArgument, target: ArrayArgument, options: MseLossCallOptions & { reduction: "none" }): Tensor;
+export function mseLoss(input: ArrayArgument, target: ArrayArgument, options?: MseLossCallOptions): number | Tensor;
+export function mseLoss(input: ArrayArgument, target: ArrayArgument, options?: MseLossCallOptions): number | Tensor {
   if (options === undefined) {
     const heap = activeHeap();
     if (heap !== null) {
@@ -582,5 +658,5 @@ export function mseLoss(input: ArrayArgument, target: ArrayArgument, options?: M
       if (loss !== undefined) return loss;
     }
   }
-  return lossWithOptions("mseLoss", input, target, parseOptions("mseLoss", options, false));
+  return lossWithOptions("mseLoss", input, target, parseOptions("mseLoss", options, LOSS_OPTIONS));
 }

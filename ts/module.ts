@@ -3,7 +3,7 @@ import { coerce, type ArrayArgument } from "./coerce.js";
 import { backwardWithOptions } from "./grad.js";
 import { activeHeap } from "./heap.js";
 import { lossWithOptions, type Tensor } from "./loss.js";
-import { parseOptions, reductionName, type MseLossOptions, type ParsedOptions, type Reduction } from "./options.js";
+import { MODULE_OPTIONS, parseOptions, reductionName, type MseLossOptions, type ParsedOptions, type Reduction } from "./options.js";
 
 /**
  * The mean squared error criterion, as PyTorch's `torch.nn.MSELoss`. The options (the
@@ -22,7 +22,7 @@ export class MSELoss {
   readonly #options: ParsedOptions;
 
   constructor(options?: MseLossOptions) {
-    this.#options = parseOptions("MSELoss", options, false);
+    this.#options = parseOptions("MSELoss", options, MODULE_OPTIONS);
     // The weight's type and shape are checked now; its values are read per call.
     if (this.#options.weight !== undefined) coerce(activeHeap(), "MSELoss", "weight", this.#options.weight);
     this.reduction = reductionName(this.#options.reduction);

@@ -8,7 +8,7 @@ import { warnOnce } from "./warn.js";
 /** How the elementwise losses are combined, as in PyTorch. */
 export type Reduction = "mean" | "sum" | "none";
 
-/** Options of `mseLoss`, `MSELoss` and (with `gradOutput`) the gradient functions. */
+/** Options of `MSELoss`, and the base of those of `mseLoss` and the gradient functions. */
 export interface MseLossOptions {
   /**
    * `"mean"` (default), `"sum"` or `"none"`. `"elementwise_mean"` is PyTorch's
@@ -30,6 +30,18 @@ export interface MseLossOptions {
   keepdims?: boolean;
   /** Elementwise weights that broadcast to the loss shape; they join dtype promotion. */
   weight?: ArrayArgument;
+}
+
+/** Options of `mseLoss`: those of `MSELoss` and `out` for a Tensor result. */
+export interface MseLossCallOptions extends MseLossOptions {
+  /**
+   * Where to write a Tensor result (`reduction: "none"`, `axis`, or `keepdims`) instead of
+   * a new array: a `Float32Array` / `Float64Array` of the result's dtype (the promoted
+   * dtype) and element count, or a `WasmTensor` of its dtype and shape (then written in
+   * place in wasm memory). The result's `data` is that array (for a WasmTensor: its live
+   * `.view`). It may be one of the operands. A call whose result is a number refuses it.
+   */
+  out?: Float32Array | Float64Array | WasmTensor;
 }
 
 /** Options of `mseLossBackward` and `mseLossWithGrad`. */
@@ -65,7 +77,7 @@ export interface ParsedOptions {
   readonly keepdims: boolean;
   readonly weight: unknown;
   readonly gradOutput: unknown;
-  /** The gradient's destination as given (checked per call), or undefined. */
+  /** The result's destination as given (checked per call), or undefined. */
   readonly out: unknown;
 }
 
@@ -79,8 +91,20 @@ export const DEFAULT_OPTIONS: ParsedOptions = Object.freeze({
   out: undefined,
 });
 
-const LOSS_KEYS = new Set(["reduction", "sizeAverage", "reduce", "broadcast", "axis", "keepdims", "weight"]);
-const BACKWARD_KEYS = new Set([...LOSS_KEYS, "gradOutput", "out"]);
+/** Which options a caller takes (`parseOptions`' `kind`). */
+export const MODULE_OPTIONS = 0;
+/** `mseLoss`: the module's options and `out` (the loss). */
+export const LOSS_OPTIONS = 1;
+/** The gradient functions: the module's options, `gradOutput` and `out` (the gradient). */
+export const GRAD_OPTIONS = 2;
+export type OptionsKind = typeof MODULE_OPTIONS | typeof LOSS_OPTIONS | typeof GRAD_OPTIONS;
+
+const MODULE_KEYS = new Set(["reduction", "sizeAverage", "reduce", "broadcast", "axis", "keepdims", "weight"]);
+const KEYS: Readonly<Record<OptionsKind, ReadonlySet<string>>> = {
+  [MODULE_OPTIONS]: MODULE_KEYS,
+  [LOSS_OPTIONS]: new Set([...MODULE_KEYS, "out"]),
+  [GRAD_OPTIONS]: new Set([...MODULE_KEYS, "gradOutput", "out"]),
+};
 
 const CODES: Readonly<Record<string, ReductionCode>> = { mean: MEAN, sum: SUM, none: NONE };
 
@@ -157,28 +181,29 @@ export const PRESETS: Readonly<Record<ReductionCode, ParsedOptions>> = {
   [SUM]: Object.freeze({ ...DEFAULT_OPTIONS, reduction: SUM }),
 };
 
-function unknownOption(fn: string, key: string, withGradOutput: boolean): TypeError {
-  const allowed = withGradOutput ? BACKWARD_KEYS : LOSS_KEYS;
-  return new TypeError(`${fn}: unknown option ${JSON.stringify(key)} (expected ${[...allowed].join(", ")})`);
+function unknownOption(fn: string, key: string, kind: OptionsKind): TypeError {
+  return new TypeError(`${fn}: unknown option ${JSON.stringify(key)} (expected ${[...KEYS[kind]].join(", ")})`);
 }
 
 /**
- * Validates `options` for `fn`. `withGradOutput` admits the `gradOutput` and `out` keys.
- * Throws TypeError (not an object, wrong option types, unknown keys) or RangeError
- * (unknown reduction, non-integer or repeated axis, `axis` with `"none"`).
+ * Validates `options` for `fn`, a caller of `kind` (MODULE_OPTIONS, LOSS_OPTIONS: also
+ * `out`, GRAD_OPTIONS: also `gradOutput` and `out`). Throws TypeError (not an object,
+ * wrong option types, unknown keys) or RangeError (unknown reduction, non-integer or
+ * repeated axis, `axis` with `"none"`).
  */
-export function parseOptions(fn: string, options: unknown, withGradOutput: boolean): ParsedOptions {
+export function parseOptions(fn: string, options: unknown, kind: OptionsKind): ParsedOptions {
   if (options === undefined) return DEFAULT_OPTIONS;
   if (typeof options !== "object" || options === null || Array.isArray(options)) {
     throw new TypeError(`${fn}: argument 'options' must be an object (got ${describe(options)})`);
   }
   const o = options as Record<string, unknown>;
+  const keys = KEYS[kind];
   // One pass over the keys without allocating: `{ reduction: "sum" }` is the common case.
   let onlyReduction = true;
   for (const key in o) {
     if (!Object.prototype.hasOwnProperty.call(o, key)) continue;
     if (key === "reduction") continue;
-    if (!(withGradOutput ? BACKWARD_KEYS : LOSS_KEYS).has(key)) throw unknownOption(fn, key, withGradOutput);
+    if (!keys.has(key)) throw unknownOption(fn, key, kind);
     onlyReduction = false;
   }
   if (onlyReduction) return PRESETS[parseReduction(fn, o.reduction)];
@@ -203,7 +228,7 @@ export function parseOptions(fn: string, options: unknown, withGradOutput: boole
     axis,
     keepdims,
     weight: o.weight,
-    gradOutput: withGradOutput ? o.gradOutput : undefined,
-    out: withGradOutput ? o.out : undefined,
+    gradOutput: kind === GRAD_OPTIONS ? o.gradOutput : undefined,
+    out: kind === MODULE_OPTIONS ? undefined : o.out,
   };
 }

@@ -14,9 +14,13 @@ const grad: Tensor = mseLossBackward(new Float32Array(6), new Float32Array(6), {
 const y = alloc("float32", [2, 3]);
 const g = alloc("float32", [2, 3]);
 const step = mseLossWithGrad(x, y, { out: g });
-// @ts-expect-error: mseLoss has no `out` (only the gradient functions do)
-mseLoss(x, y, { out: buffer });
-export const results = [mean, criterion.forward(x, new Float32Array(6)), m.compute(), grad.data, step.loss, step.grad.shape];
+// mseLoss writes a Tensor result ("none", axis, keepdims) into `out`.
+const perElement: Tensor = mseLoss(x, y, { reduction: "none", out: buffer });
+// @ts-expect-error: with `out` the result is a Tensor, not a number
+const notANumber: number = mseLoss(x, y, { axis: 0, out: buffer });
+// @ts-expect-error: MSELoss takes no `out` (its options serve forward and backward)
+new MSELoss({ out: buffer });
+export const results = [mean, criterion.forward(x, new Float32Array(6)), m.compute(), grad.data, step.loss, step.grad.shape, perElement.data, notANumber];
 x.dispose();
 y.dispose();
 g.dispose();

@@ -81,7 +81,7 @@ function checked(): void {
   checkedOps.add(currentOp);
 }
 
-// Reused gradient buffers for `out` (as a training loop keeps one per parameter).
+// Reused buffers for `out` (as a training loop keeps one per parameter).
 const gradOut32 = new Float32Array(MAX);
 const gradOut64 = new Float64Array(MAX);
 
@@ -108,7 +108,10 @@ const OPS: Op[] = [
     const a = slice(da, n, r);
     const b = slice(db, n, r);
     const reduction = reductions[Math.floor(r() * 3)]!;
-    const out = lib.mseLoss(a, b, { reduction });
+    // "none" into a reused buffer half the time (`out`, as a per-frame error map would)
+    const lossOut = reduction === "none" && r() < 0.5 ? (da === "float32" && db === "float32" ? gradOut32 : gradOut64).subarray(0, n) : undefined;
+    const out = lossOut === undefined ? lib.mseLoss(a, b, { reduction }) : lib.mseLoss(a, b, { reduction, out: lossOut });
+    if (lossOut !== undefined) expect((out as { data: unknown }).data).toBe(lossOut);
     if (verify) {
       const want = referenceSum(a, b, null, n);
       const rel = da === "float32" && db === "float32" ? 1e-6 : 1e-13;
