@@ -240,6 +240,16 @@ describe("out on every kernel path", () => {
   });
 });
 
+/** Where `out` goes for an operand pair `a` (size + 3 elements), `b` (size): on them or into them. */
+function overlapCases(size: number): Array<[string, (a: Float32Array, b: Float32Array) => Float32Array]> {
+  return [
+    ["out is input", (a) => a.subarray(0, size)],
+    ["out is target", (_a, b) => b],
+    ["out starts 1 element into input", (a) => a.subarray(1, size + 1)],
+    ["out starts 3 elements into input", (a) => a.subarray(3, size + 3)],
+  ];
+}
+
 describe("out sharing memory with an operand", () => {
   const n = 20000;
 
@@ -249,13 +259,7 @@ describe("out sharing memory with an operand", () => {
       const b0 = spreadValues(size, 12, 2, "float32");
       const want = mseLossWithGrad(a0.subarray(0, size), b0);
       const wantSum = mseLossBackward(a0.subarray(0, size), b0, { reduction: "sum" });
-      const cases: Array<[string, (a: Float32Array, b: Float32Array) => Float32Array]> = [
-        ["out is input", (a) => a.subarray(0, size)],
-        ["out is target", (_a, b) => b],
-        ["out starts 1 element into input", (a) => a.subarray(1, size + 1)],
-        ["out starts 3 elements into input", (a) => a.subarray(3, size + 3)],
-      ];
-      for (const [what, outOf] of cases) {
+      for (const [what, outOf] of overlapCases(size)) {
         const a = a0.slice();
         const b = b0.slice();
         const out = outOf(a, b);
@@ -519,13 +523,7 @@ describe("mseLoss out: the loss Tensor (reduction \"none\", axis, keepdims)", ()
       const a0 = spreadValues(size + 3, 71, 2, "float32");
       const b0 = spreadValues(size, 72, 2, "float32");
       const want = mseLoss(a0.subarray(0, size), b0, { reduction: "none" });
-      const cases: Array<[string, (a: Float32Array, b: Float32Array) => Float32Array]> = [
-        ["out is input", (a) => a.subarray(0, size)],
-        ["out is target", (_a, b) => b],
-        ["out starts 1 element into input", (a) => a.subarray(1, size + 1)],
-        ["out starts 3 elements into input", (a) => a.subarray(3, size + 3)],
-      ];
-      for (const [what, outOf] of cases) {
+      for (const [what, outOf] of overlapCases(size)) {
         const a = a0.slice();
         const b = b0.slice();
         const out = outOf(a, b);
