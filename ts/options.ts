@@ -198,15 +198,29 @@ export function parseOptions(fn: string, options: unknown, kind: OptionsKind): P
   }
   const o = options as Record<string, unknown>;
   const keys = KEYS[kind];
-  // One pass over the keys without allocating: `{ reduction: "sum" }` is the common case.
+  // One pass over the keys without allocating: `{ reduction: "sum" }` is the common case,
+  // and a training loop's `{ out }` / `{ reduction, gradOutput, out }` the next.
   let onlyReduction = true;
+  let loopKeys = true;
   for (const key in o) {
     if (!Object.prototype.hasOwnProperty.call(o, key)) continue;
     if (key === "reduction") continue;
     if (!keys.has(key)) throw unknownOption(fn, key, kind);
     onlyReduction = false;
+    if (key !== "out" && key !== "gradOutput") loopKeys = false;
   }
   if (onlyReduction) return PRESETS[parseReduction(fn, o.reduction)];
+  if (loopKeys) {
+    return {
+      reduction: parseReduction(fn, o.reduction),
+      broadcast: undefined,
+      axis: null,
+      keepdims: false,
+      weight: undefined,
+      gradOutput: kind === GRAD_OPTIONS ? o.gradOutput : undefined,
+      out: kind === MODULE_OPTIONS ? undefined : o.out,
+    };
+  }
   const sizeAverage = optionalBoolean(fn, "sizeAverage", o.sizeAverage);
   const reduce = optionalBoolean(fn, "reduce", o.reduce);
   // As in PyTorch, legacy arguments replace `reduction` entirely (it is not even read).
