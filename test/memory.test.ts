@@ -202,6 +202,39 @@ describe("memory.grow", () => {
   });
 });
 
+describe("where large tensors start", () => {
+  it("tensors of 64 KiB and more start 1 KiB apart within a 4 KiB page, 512+ bytes from its ends; smaller ones as allocated", () => {
+    // Tensors allocated one after another start at different offsets in the page, so that
+    // a kernel storing one while it loads the others never trips 4K aliasing (heap.ts).
+    const big = [0, 1, 2, 3, 4].map((i) => alloc(i % 2 === 0 ? "float32" : "float64", [i % 2 === 0 ? 16384 : 8192 + i]));
+    const small = alloc("float32", [100]);
+    try {
+      const offsets = big.map((t) => t.view.byteOffset % 4096);
+      for (const o of offsets) {
+        expect(o).toBeGreaterThanOrEqual(512);
+        expect(o).toBeLessThanOrEqual(4096 - 512);
+        expect(o % 16).toBe(0);
+      }
+      for (let i = 1; i < offsets.length; i++) {
+        const d = Math.abs((offsets[i] as number) - (offsets[i - 1] as number));
+        expect(Math.min(d, 4096 - d), `tensors ${i - 1} and ${i}: offsets ${offsets.join(", ")}`).toBeGreaterThanOrEqual(1024);
+      }
+      // the elements are the tensor's own: written, read back, and zero-filled at first
+      for (const t of big) {
+        expect(t.view.every((v) => v === 0)).toBe(true);
+        t.view.fill(3);
+      }
+      expect(mseLoss(big[0]!, big[2]!)).toBe(0);
+      expect(small.view.length).toBe(100);
+      expect(heapStats().allocatedBytes).toBeGreaterThanOrEqual(baseline + 16384 * 4 * 3 + 8192 * 8 * 2 + 400);
+    } finally {
+      for (const t of big) t.dispose();
+      small.dispose();
+    }
+    expectBaseline("after disposing them");
+  });
+});
+
 describe("dispose", () => {
   it("use after dispose throws; a second dispose is a no-op", () => {
     const t = alloc("float32", [4]);

@@ -23,10 +23,12 @@ const registry =
 /** The internal state of a tensor; doubles as its zero-copy source for the kernels. */
 class TensorState implements WasmSource {
   readonly heap: Heap;
+  /** Where the elements start, inside the allocated `block` of `blockBytes`. */
   readonly ptr: number;
   readonly dtype: DType;
   readonly size: number;
-  readonly bytes: number;
+  readonly block: number;
+  readonly blockBytes: number;
   /**
    * The shape, not frozen: V8 copies a frozen array (the public `shape`) through its
    * slow path, ~200 ns for `slice()`, so internal code reads and copies this one.
@@ -36,12 +38,13 @@ class TensorState implements WasmSource {
   buffer: ArrayBuffer | null = null;
   view: FloatArray | null = null;
 
-  constructor(heap: Heap, ptr: number, dtype: DType, size: number, bytes: number) {
+  constructor(heap: Heap, ptr: number, dtype: DType, size: number, block: number, blockBytes: number) {
     this.heap = heap;
     this.ptr = ptr;
     this.dtype = dtype;
     this.size = size;
-    this.bytes = bytes;
+    this.block = block;
+    this.blockBytes = blockBytes;
   }
 }
 
@@ -109,7 +112,7 @@ export class WasmTensor implements Disposable {
     s.view = null;
     s.buffer = null;
     registry?.unregister(s);
-    s.heap.free(s.ptr, s.bytes);
+    s.heap.free(s.block, s.blockBytes);
   }
 
   /** `using t = alloc(...)` disposes the tensor at the end of the block. */
@@ -178,10 +181,10 @@ export function alloc(dtype: DType, shape: number | readonly number[]): WasmTens
   const dims = checkShape(fn, "argument 'shape'", typeof shape === "number" ? [shape] : shape);
   const size = numel(dims);
   const bytes = size * (dtype === "float32" ? 4 : 8);
-  const ptr = heap.allocate(bytes, fn, `a ${dtype} tensor of shape ${formatShape(dims)}`);
+  const { ptr, block, blockBytes } = heap.allocateTensor(bytes, fn, `a ${dtype} tensor of shape ${formatShape(dims)}`);
   heap.u8().fill(0, ptr, ptr + bytes);
-  const state = new TensorState(heap, ptr, dtype, size, bytes);
+  const state = new TensorState(heap, ptr, dtype, size, block, blockBytes);
   const tensor = createTensor(state, dims);
-  registry?.register(tensor, { heap, ptr, bytes }, state);
+  registry?.register(tensor, { heap, ptr: block, bytes: blockBytes }, state);
   return tensor;
 }
