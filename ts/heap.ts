@@ -427,21 +427,28 @@ export class Heap {
    * read would change them (and would alias in the kernels), so results go through a
    * temporary first.
    */
-  overlaps(dest: Source, sources: readonly (Source | null)[]): boolean {
+  overlaps(dest: Source, a: Source | null, b: Source | null, w: Source | null, g: Source | null): boolean {
     const destStart = byteStart(dest);
     const destEnd = destStart + byteLength(dest);
     if (destEnd === destStart) return false;
     // Buffers are read only where a typed array is involved (the memory's `buffer` getter
     // is a runtime call): two WasmSources share this memory.
     const destBuffer = isArray(dest) ? getBuffer.call(dest) : null;
-    for (const src of sources) {
-      if (src === null) continue;
-      const srcBuffer = isArray(src) ? getBuffer.call(src) : null;
-      if (srcBuffer !== destBuffer && (srcBuffer ?? this.memory.buffer) !== (destBuffer ?? this.memory.buffer)) continue;
-      const start = byteStart(src);
-      if (start < destEnd && destStart < start + byteLength(src)) return true;
-    }
-    return false;
+    return (
+      this.#overlapsOne(destStart, destEnd, destBuffer, a) ||
+      this.#overlapsOne(destStart, destEnd, destBuffer, b) ||
+      this.#overlapsOne(destStart, destEnd, destBuffer, w) ||
+      this.#overlapsOne(destStart, destEnd, destBuffer, g)
+    );
+  }
+
+  /** Whether `src` shares bytes `destStart .. destEnd` of `destBuffer` (null: this memory). */
+  #overlapsOne(destStart: number, destEnd: number, destBuffer: unknown, src: Source | null): boolean {
+    if (src === null) return false;
+    const srcBuffer = isArray(src) ? getBuffer.call(src) : null;
+    if (srcBuffer !== destBuffer && (srcBuffer ?? this.memory.buffer) !== (destBuffer ?? this.memory.buffer)) return false;
+    const start = byteStart(src);
+    return start < destEnd && destStart < start + byteLength(src);
   }
 
   /**

@@ -141,9 +141,12 @@ export function resultDest(
   out: OutTarget | null,
   dtype: DType,
   size: number,
-  ...operands: readonly (Source | null)[]
+  a: Source,
+  b: Source,
+  w: Source | null = null,
+  g: Source | null = null,
 ): Source {
-  return out !== null && !heap.overlaps(out.dest(), operands) ? out.dest() : makeArray(dtype, size);
+  return out !== null && !heap.overlaps(out.dest(), a, b, w, g) ? out.dest() : makeArray(dtype, size);
 }
 
 /** The result's `data`: `dest` itself, or the caller's `out` (copying `dest` into it if it is a temporary). */
@@ -374,10 +377,10 @@ export function fullResult(dtype: DType, value: number, keepShape: number[] | nu
  * refuses it.
  */
 export function forward(p: Prepared, o: ParsedOptions, sums: WeightSums | null = null, outValue: unknown = undefined): number | Tensor {
-  const operands = [p.input.source, p.target.source, p.weight === null ? null : p.weight.source];
+  const w = p.weight === null ? null : p.weight.source;
   if (o.reduction === NONE) {
     const out = outValue === undefined ? null : coerceOut(p.heap, p.fn, outValue, p.dtype, p.shape, LOSS_OUT);
-    const dest = resultDest(p.heap, out, p.dtype, p.numel, ...operands);
+    const dest = resultDest(p.heap, out, p.dtype, p.numel, p.input.source, p.target.source, w);
     lossElementsInto(p, dest);
     return { data: deliver(p.heap, out, dest), shape: p.shape.slice() };
   }
@@ -405,7 +408,7 @@ export function forward(p: Prepared, o: ParsedOptions, sums: WeightSums | null =
     // sums in memory, no pass over them in wasm or in JS (a million outputs are common
     // here). The weight sums leave wasm memory only for a caller that needs them (the
     // gradient of a weighted mean).
-    const dest = resultDest(p.heap, out, p.dtype, count, ...operands);
+    const dest = resultDest(p.heap, out, p.dtype, count, p.input.source, p.target.source, w);
     const weightOut = sums !== null && weighted ? new Float64Array(count) : null;
     if (sums !== null) sums.axisWeights = weightOut;
     reduceStrided(p, red.mask, count, null, weightOut, { data: dest, divisor, weighted });
@@ -534,6 +537,8 @@ export interface DirectPair {
   readonly n: number;
   /** The operands' shape, a new array (results take it). */
   readonly shape: number[];
+  /** Two WasmTensors (`a`, `b` are their WasmSources): the kernels read them in place. */
+  readonly tensors: boolean;
   readonly x: FloatArray;
   readonly y: FloatArray;
   readonly ia: number;
@@ -547,7 +552,7 @@ export function directPair(heap: Heap, input: unknown, target: unknown): DirectP
     if (n === 0) return undefined;
     const x = input as FloatArray;
     const y = target as FloatArray;
-    return { a: x, b: y, dtype: x instanceof Float32Array ? "float32" : "float64", n, shape: [n], x, y, ia: 0, ib: 0 };
+    return { a: x, b: y, dtype: x instanceof Float32Array ? "float32" : "float64", n, shape: [n], tensors: false, x, y, ia: 0, ib: 0 };
   }
   if (!(input instanceof WasmTensor) || !(target instanceof WasmTensor)) return undefined;
   const pair = tensorPair(heap, input, target);
@@ -555,7 +560,7 @@ export function directPair(heap: Heap, input: unknown, target: unknown): DirectP
   const [a, b] = pair;
   const shift = a.dtype === "float32" ? 2 : 3;
   const view = heap.view(a.dtype);
-  return { a, b, dtype: a.dtype, n: a.size, shape: tensorDims(input).slice(), x: view, y: view, ia: a.ptr >>> shift, ib: b.ptr >>> shift };
+  return { a, b, dtype: a.dtype, n: a.size, shape: tensorDims(input).slice(), tensors: true, x: view, y: view, ia: a.ptr >>> shift, ib: b.ptr >>> shift };
 }
 
 /**
