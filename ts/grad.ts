@@ -10,7 +10,6 @@ import {
   type FloatArray,
   type Heap,
   type Source,
-  type WasmSource,
 } from "./heap.js";
 import {
   axisSums,
@@ -34,7 +33,7 @@ import {
 } from "./loss.js";
 import { GRAD_OPTIONS, MEAN, NONE, SUM, parseOptions, reductionName, type MseLossBackwardOptions, type ParsedOptions } from "./options.js";
 import { buildPlan, checkBroadcastsTo, planScratch } from "./shape.js";
-import { SMALL_MAX, smallSum32, smallSum64 } from "./small.js";
+import { SMALL_MAX, smallGradSum32, smallGradSum64 } from "./small.js";
 
 /** The loss and its gradient w.r.t. `input`, from `mseLossWithGrad`. */
 export interface LossWithGrad {
@@ -234,27 +233,13 @@ function fastGrad(
     // copying in, calling the kernel and copying out.
     const { x, y, ia, ib } = p;
     if (lossOut !== null) smallSquares(p, lossOut);
-    // WasmTensors: one call of the sum kernel, reading them in place, costs less than the
-    // replay reading them through the memory view (the same bits either way)
-    else if (fused && p.tensors) sum = heap.sumInPlace(dtype, (p.a as WasmSource).ptr, (p.b as WasmSource).ptr, n);
-    else if (fused) sum = f32 ? smallSum32(x, ia, y, ib, n) : smallSum64(x, ia, y, ib, n);
     // The gradient `((x - y) * norm) * g`, each operation rounded to the dtype as in the
-    // kernel (a store into a Float32Array rounds; the scratch is a Float64Array).
+    // kernel, and the fused call's sum from the same differences (ts/small.ts).
     // Into the caller's `out` through a scratch: every operand is read before `out` is
     // written, however their memory overlaps (no buffer lookups needed).
     const g = out === null ? makeArray(dtype, n) : smallGrad;
-    if (gScalar === 1) {
-      if (f32) {
-        for (let i = 0; i < n; i++) g[i] = Math.fround((x[ia + i] as number) - (y[ib + i] as number)) * norm;
-      } else {
-        for (let i = 0; i < n; i++) g[i] = ((x[ia + i] as number) - (y[ib + i] as number)) * norm;
-      }
-    } else if (f32) {
-      const g32 = Math.fround(gScalar);
-      for (let i = 0; i < n; i++) g[i] = Math.fround(Math.fround((x[ia + i] as number) - (y[ib + i] as number)) * norm) * g32;
-    } else {
-      for (let i = 0; i < n; i++) g[i] = ((x[ia + i] as number) - (y[ib + i] as number)) * norm * gScalar;
-    }
+    const withSum = fused && lossOut === null;
+    sum = f32 ? smallGradSum32(x, ia, y, ib, n, norm, gScalar, g, withSum) : smallGradSum64(x, ia, y, ib, n, norm, gScalar, g, withSum);
     if (out === null) {
       data = g;
     } else {

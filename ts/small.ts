@@ -90,3 +90,72 @@ export function smallSum64(a: ArrayLike<number>, ia: number, b: ArrayLike<number
   const d1 = padded64(a, ia, b, ib, 7, n) + padded64(a, ia, b, ib, 15, n);
   return a0 + b0 + (c0 + d0) + (a1 + b1 + (c1 + d1));
 }
+
+/** The squared terms of the fused replay, zero-padded to SMALL_MAX (see smallGradSum32). */
+const terms = new Float64Array(SMALL_MAX);
+
+/**
+ * The gradient of the fused replay for `n <= 16` float32 elements, into `g`:
+ * `((x - y) * norm) * gs` as the kernel computes it (each operation rounded to float32;
+ * the last rounding is the store when `g` is a Float32Array, else the caller's); with
+ * `withSum` also Σ(x−y)², bit-identical to `smallSum32` (and `mse_sum_once_f32`), from
+ * the same differences: one pass over the operands for both. Returns the sum, or 0.
+ */
+export function smallGradSum32(
+  x: ArrayLike<number>,
+  ia: number,
+  y: ArrayLike<number>,
+  ib: number,
+  n: number,
+  norm: number,
+  gs: number,
+  g: Float32Array | Float64Array,
+  withSum: boolean,
+): number {
+  const g32 = fround(gs);
+  for (let i = 0; i < n; i++) {
+    const d = fround((x[ia + i] as number) - (y[ib + i] as number));
+    if (withSum) terms[i] = fround(d * d);
+    g[i] = gs === 1 ? d * norm : fround(d * norm) * g32;
+  }
+  if (!withSum) return 0;
+  for (let i = n; i < SMALL_MAX; i++) terms[i] = 0;
+  const t = terms;
+  // the lanes and tree of smallSum32
+  const x0 = fround(fround((t[0] as number) + (t[4] as number)) + fround((t[8] as number) + (t[12] as number)));
+  const x1 = fround(fround((t[1] as number) + (t[5] as number)) + fround((t[9] as number) + (t[13] as number)));
+  const x2 = fround(fround((t[2] as number) + (t[6] as number)) + fround((t[10] as number) + (t[14] as number)));
+  const x3 = fround(fround((t[3] as number) + (t[7] as number)) + fround((t[11] as number) + (t[15] as number)));
+  return x0 + x2 + (x1 + x3);
+}
+
+/** `smallGradSum32` for float64 elements (`smallSum64`'s lanes and tree). */
+export function smallGradSum64(
+  x: ArrayLike<number>,
+  ia: number,
+  y: ArrayLike<number>,
+  ib: number,
+  n: number,
+  norm: number,
+  gs: number,
+  g: Float32Array | Float64Array,
+  withSum: boolean,
+): number {
+  for (let i = 0; i < n; i++) {
+    const d = (x[ia + i] as number) - (y[ib + i] as number);
+    if (withSum) terms[i] = d * d;
+    g[i] = gs === 1 ? d * norm : d * norm * gs;
+  }
+  if (!withSum) return 0;
+  for (let i = n; i < SMALL_MAX; i++) terms[i] = 0;
+  const t = terms;
+  const a0 = (t[0] as number) + (t[8] as number);
+  const a1 = (t[1] as number) + (t[9] as number);
+  const b0 = (t[2] as number) + (t[10] as number);
+  const b1 = (t[3] as number) + (t[11] as number);
+  const c0 = (t[4] as number) + (t[12] as number);
+  const c1 = (t[5] as number) + (t[13] as number);
+  const d0 = (t[6] as number) + (t[14] as number);
+  const d1 = (t[7] as number) + (t[15] as number);
+  return a0 + b0 + (c0 + d0) + (a1 + b1 + (c1 + d1));
+}
