@@ -1145,6 +1145,13 @@ fn short_rows<E: Float>(plan: &Plan, ops: &Operands<'_, E>) -> Option<usize> {
 /// zero term changes nothing: no term is `-0`.)
 #[inline(never)]
 fn short_row_sum<E: Float>(a: &[E], b: &[E]) -> f64 {
+    if <E::V as Vector>::LANES == 4 && a.len() <= 4 && b.len() >= a.len() {
+        // At most one term per lane: every accumulator addition adds zeros (which changes
+        // nothing: no term is `-0`), so only `widen` and the lane sum remain. The row
+        // length is the same for every row: the branch is predicted. `[1024, 3]` 26 -> 15 us.
+        let t = |k: usize| if k < a.len() { squared_elem(a[k], b[k], None).to_f64() } else { 0.0 };
+        return (t(0) + t(2)) + (t(1) + t(3));
+    }
     let mut t = [E::ZERO; SHORT_ROW];
     for ((t, &x), &y) in t.iter_mut().zip(a).zip(b) {
         *t = squared_elem(x, y, None);
