@@ -12,6 +12,7 @@ import {
   asTensor,
   expectTensorMatches,
   expectTensorNear,
+  gradOptionsOf,
   gradOutputArg,
   identical,
   isFxTensor,
@@ -119,10 +120,7 @@ describe("axis / keepdims vs NumPy and torch autograd", () => {
 // ------------------------------------------------------------------ weights
 
 function weightOptions(e: GradEntry, weight: unknown): Options {
-  const g = gradOutputArg(e.gradOutput);
-  const o: Options = { reduction: e.reduction, weight: weight as Options["weight"] };
-  if (g !== undefined) o.gradOutput = g;
-  return o;
+  return { ...gradOptionsOf(e), weight: weight as Options["weight"] };
 }
 
 describe("weights vs the formula in torch", () => {

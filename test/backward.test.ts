@@ -12,7 +12,7 @@ import {
   expectClose,
   expectTensorMatches,
   expectTensorNear,
-  gradOutputArg,
+  gradOptionsOf,
   identical,
   isFxTensor,
   num,
@@ -32,10 +32,6 @@ beforeAll(async () => {
 });
 afterAll(() => warnings.restore());
 
-function optionsOf(e: GradEntry): Parameters<typeof mseLossBackward>[2] {
-  const g = gradOutputArg(e.gradOutput);
-  return g === undefined ? { reduction: e.reduction } : { reduction: e.reduction, gradOutput: g };
-}
 
 function describeEntry(name: string, e: GradEntry): string {
   const g = e.gradOutput === undefined ? "" : typeof e.gradOutput === "number" ? ` g=${e.gradOutput}` : ` g${JSON.stringify(e.gradOutput.shape)}`;
@@ -59,7 +55,7 @@ describe("mseLossBackward vs torch input.grad", () => {
     const y = tensor(c.target);
     for (const e of c.grads) {
       const what = describeEntry(c.name, e);
-      const grad = mseLossBackward(x, y, optionsOf(e));
+      const grad = mseLossBackward(x, y, gradOptionsOf(e));
       checkGrad(grad, e, what);
       expect(asTensor(grad, what).shape).toEqual(c.input.shape);
     }
@@ -72,7 +68,7 @@ describe("mseLossWithGrad", () => {
     const y = tensor(c.target);
     for (const e of c.grads) {
       const what = describeEntry(c.name, e);
-      const opts = optionsOf(e);
+      const opts = gradOptionsOf(e);
       const fused = mseLossWithGrad(x, y, opts);
       const { gradOutput: _g, ...lossOpts } = opts as { gradOutput?: unknown };
       const loss = mseLoss(x, y, lossOpts as Parameters<typeof mseLoss>[2]);
@@ -100,8 +96,8 @@ describe("gradient w.r.t. target", () => {
       const x = tensor(c.input);
       const y = tensor(c.target);
       for (const e of c.grads) {
-        const gx = asTensor(mseLossBackward(x, y, optionsOf(e)), c.name);
-        const gy = asTensor(mseLossBackward(y, x, optionsOf(e)), c.name);
+        const gx = asTensor(mseLossBackward(x, y, gradOptionsOf(e)), c.name);
+        const gy = asTensor(mseLossBackward(y, x, gradOptionsOf(e)), c.name);
         const neg = gx.data.map((v) => -v);
         const same = gy.data.every((v, i) => Object.is(v, neg[i]) || (Number.isNaN(v) && Number.isNaN(neg[i])));
         expect(same, `${describeEntry(c.name, e)}: d/dtarget == -d/dinput`).toBe(true);

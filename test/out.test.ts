@@ -25,7 +25,7 @@ import {
   bytesEqual,
   expectTensorMatches,
   expectTensorNear,
-  gradOutputArg,
+  gradOptionsOf,
   identical,
   isFxTensor,
   rtolFor,
@@ -34,7 +34,6 @@ import {
   type BackwardFixture,
   type DType,
   type FxTensor,
-  type GradEntry,
   type WeightsFixture,
 } from "./helpers/fixtures.js";
 import { spreadValues } from "./helpers/random.js";
@@ -123,10 +122,6 @@ function withOut(o: Options, out: FloatArray | WasmTensor | undefined): Options 
   return out === undefined ? o : { ...o, out };
 }
 
-function gradOptions(e: GradEntry): Options {
-  const g = gradOutputArg(e.gradOutput);
-  return g === undefined ? { reduction: e.reduction } : { reduction: e.reduction, gradOutput: g };
-}
 
 describe("out vs torch input.grad, and the same bits as without out", () => {
   it.each(backwardFx.cases.map((c) => [c.name, c] as const))("backward: %s", (name, c) => {
@@ -134,7 +129,7 @@ describe("out vs torch input.grad, and the same bits as without out", () => {
     const y = tensor(c.target);
     for (const e of c.grads) {
       const what = `${name} ${e.reduction}`;
-      const o = gradOptions(e);
+      const o = gradOptionsOf(e);
       const grad = acrossOuts(c.input, (out) => ({ grad: mseLossBackward(x, y, withOut(o, out)) }), `${what} backward`);
       checkAgainstTorch(grad, c.input.shape, e, what);
       const fused = acrossOuts(c.input, (out) => mseLossWithGrad(x, y, withOut(o, out)), `${what} withGrad`);
@@ -148,7 +143,7 @@ describe("out vs torch input.grad, and the same bits as without out", () => {
     const weight = tensor(c.weight);
     for (const e of c.grads) {
       const what = `${name} ${e.reduction}`;
-      const o: Options = { ...gradOptions(e), weight };
+      const o: Options = { ...gradOptionsOf(e), weight };
       const grad = acrossOuts(c.input, (out) => ({ grad: mseLossBackward(x, y, withOut(o, out)) }), `${what} backward`);
       checkAgainstTorch(grad, c.input.shape, e, what);
       acrossOuts(c.input, (out) => mseLossWithGrad(x, y, withOut(o, out)), `${what} withGrad`);

@@ -337,3 +337,9 @@ export function gradOutputArg(g: number | FxTensor | undefined): number | Decode
   if (g === undefined || typeof g === "number") return g;
   return tensor(g);
 }
+
+/** A fixture gradient entry's reduction and gradOutput as backward options (gradOutput only when given). */
+export function gradOptionsOf(e: GradEntry): { reduction: Reduction; gradOutput?: number | Decoded } {
+  const g = gradOutputArg(e.gradOutput);
+  return g === undefined ? { reduction: e.reduction } : { reduction: e.reduction, gradOutput: g };
+}
