@@ -349,6 +349,53 @@ describe("out across memory.grow", () => {
   });
 });
 
+describe("out as a view into wasm memory, when the call grows memory before it writes", () => {
+  // The destination is resolved when `out` is checked: a call that allocates (and grows
+  // memory) before writing its result still finds the caller's view, which the grow
+  // detached, by its pointer.
+  function grower(): { input: { data: Float32Array; shape: number[] }; big: { data: Float32Array; shape: number[] } } {
+    const rows = Math.ceil(heapStats().memoryBytes / (4 * 4)) + 16; // more bytes than the whole memory has
+    return {
+      input: { data: spreadValues(2 * 4, 91, 2, "float32"), shape: [2, 4] },
+      big: { data: spreadValues(rows * 4, 93, 2, "float32"), shape: [rows, 1, 4] },
+    };
+  }
+
+  it("a full reduction with keepdims (its sums computed by a strided call first)", () => {
+    const t = tensorOut("float32", [1, 1, 1]);
+    try {
+      const { input, big } = grower();
+      const outView = t.view;
+      const before = heapStats().memoryBytes;
+      const r = mseLoss(input, big, { broadcast: true, keepdims: true, out: outView }) as { data: FloatArray; shape: number[] };
+      expect(heapStats().memoryBytes, "the call grew memory").toBeGreaterThan(before);
+      const want = mseLoss(input, big, { broadcast: true, keepdims: true }) as { data: FloatArray };
+      expect(r.shape).toEqual([1, 1, 1]);
+      expectSameBits(t.view, want.data, "the tensor holds the result");
+      expectSameBits(r.data, want.data, "the returned data");
+    } finally {
+      t.dispose();
+    }
+  });
+
+  it("the gradient of a weighted mean (the weight sum computed by a strided call first)", () => {
+    const t = tensorOut("float32", [2, 4]);
+    try {
+      const { input, big } = grower();
+      const weight = [0.5, 1, 1.5, 2];
+      const outView = t.view;
+      const before = heapStats().memoryBytes;
+      const r = mseLossBackward(input, big, { broadcast: true, weight, out: outView });
+      expect(heapStats().memoryBytes, "the call grew memory").toBeGreaterThan(before);
+      const want = mseLossBackward(input, big, { broadcast: true, weight });
+      expectSameBits(t.view, want.data, "the tensor holds the gradient");
+      expectSameBits(r.data, want.data, "the returned data");
+    } finally {
+      t.dispose();
+    }
+  });
+});
+
 describe("out errors", () => {
   const x = new Float32Array([1, 2, 3, 4]);
   const y = new Float32Array([2, 2, 2, 2]);

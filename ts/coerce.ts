@@ -2,7 +2,7 @@
 // elements, dtype and shape) without converting element types; anything else is an
 // error naming the function, the argument and what was received.
 import { ShapeError, describe, formatShape } from "./errors.js";
-import { isArray, type DType, type FloatArray, type Heap, type Source, type WasmSource } from "./heap.js";
+import { isArray, type DType, type FloatArray, type Heap, type Source } from "./heap.js";
 import { MAX_RANK, checkShape, numel, sameShape } from "./shape.js";
 import { getBuffer, getByteOffset, getLength, typedLength } from "./intrinsics.js";
 import { WasmTensor, tensorDims, tensorHeap, tensorSource } from "./tensor.js";
@@ -103,7 +103,8 @@ function floatArray(fn: string, label: string, value: unknown): FloatArray | nul
  * call cannot detach it.
  */
 function arraySource(heap: Heap | null, array: FloatArray): Source {
-  if (heap !== null && array.buffer === heap.memory.buffer) {
+  // (the cached view's buffer: `memory.buffer` is a runtime call)
+  if (heap !== null && getBuffer.call(array) === heap.u8().buffer) {
     return { ptr: array.byteOffset, dtype: array instanceof Float32Array ? "float32" : "float64", size: array.length };
   }
   return array;
@@ -249,44 +250,40 @@ export function coerce(heap: Heap | null, fn: string, argument: string, value: u
 }
 
 /**
- * The caller's `out` for a gradient, checked against what the call produces (by
- * `coerceOut`): a typed array (`array`, a plain view over the caller's buffer) or a
- * WasmTensor (`tensor`, its memory).
+ * The caller's `out`, checked against what the call produces (by `coerceOut`): a typed
+ * array or a WasmTensor, and where results go.
  */
 export class OutTarget {
   readonly #heap: Heap;
   readonly #value: FloatArray | WasmTensor;
-  /** A plain view of the caller's typed array (null for a WasmTensor): writable by index. */
-  readonly array: FloatArray | null;
-  readonly tensor: WasmSource | null;
-  #dest: Source | null = null;
+  /**
+   * Where results go: the caller's plain array, or wasm memory by pointer (a WasmTensor,
+   * or a caller's view into the module's memory). Resolved when `out` is checked, before
+   * the call can allocate: a memory.grow during the call detaches such a view, and it
+   * would no longer be recognised as wasm memory.
+   */
+  readonly #dest: Source;
 
-  constructor(heap: Heap, value: FloatArray | WasmTensor, array: FloatArray | null, tensor: WasmSource | null) {
+  constructor(heap: Heap, value: FloatArray | WasmTensor, dest: Source) {
     this.#heap = heap;
     this.#value = value;
-    this.array = array;
-    this.tensor = tensor;
+    this.#dest = dest;
   }
 
-  /**
-   * Where kernels write: a JS-heap array, or wasm memory (a WasmTensor, or a view into
-   * the module's memory, so that a memory.grow during the call cannot detach it). Reads
-   * the array's buffer (a C++ call in V8), so only the kernel paths ask.
-   */
+  /** Where kernels write (see `#dest`). */
   dest(): Source {
-    if (this.#dest === null) this.#dest = this.tensor ?? arraySource(this.#heap, this.array as FloatArray);
     return this.#dest;
   }
 
   /**
-   * Writes `values[0 .. n)` element by element (each store rounds to the dtype), with no
-   * buffer lookup: for the JS replay of tiny inputs (a typed `set` between element types
-   * is a runtime call in V8, 2x slower for 16 elements).
+   * Writes `values[0 .. n)` element by element (each store rounds to the dtype): for the
+   * JS replay of tiny inputs (a typed `set` between element types is a runtime call in
+   * V8, 2x slower for 16 elements).
    */
   writeElements(values: Float64Array, n: number): void {
-    const t = this.tensor;
-    const target = t === null ? (this.array as FloatArray) : this.#heap.view(t.dtype);
-    const at = t === null ? 0 : t.ptr >>> (t.dtype === "float32" ? 2 : 3);
+    const d = this.#dest;
+    const target = isArray(d) ? d : this.#heap.view(d.dtype);
+    const at = isArray(d) ? 0 : d.ptr >>> (d.dtype === "float32" ? 2 : 3);
     for (let i = 0; i < n; i++) target[at + i] = values[i] as number;
   }
 
@@ -298,8 +295,8 @@ export class OutTarget {
   data(): FloatArray {
     if (this.#value instanceof WasmTensor) return this.#value.view;
     const dest = this.#dest;
-    if (dest === null || isArray(dest)) return this.#value;
-    const buffer = this.#heap.memory.buffer;
+    if (isArray(dest)) return this.#value;
+    const buffer = this.#heap.u8().buffer;
     if (getBuffer.call(this.#value) === buffer) return this.#value;
     return dest.dtype === "float32" ? new Float32Array(buffer, dest.ptr, dest.size) : new Float64Array(buffer, dest.ptr, dest.size);
   }
@@ -319,7 +316,7 @@ export function coerceOut(heap: Heap, fn: string, value: unknown, dtype: DType, 
     const dims = tensorDims(value);
     if (source.dtype !== dtype) throw new TypeError(outError(fn, of, dtype, shape, `a ${source.dtype} WasmTensor`));
     if (!sameShape(dims, shape)) throw new ShapeError(outError(fn, of, dtype, shape, `a WasmTensor of shape ${formatShape(dims)}`));
-    return new OutTarget(heap, value, null, source);
+    return new OutTarget(heap, value, source);
   }
   const typed = floatArray(fn, "argument 'out'", value);
   if (typed === null) throw new TypeError(outError(fn, of, dtype, shape, describeArgument(value)));
@@ -329,7 +326,7 @@ export function coerceOut(heap: Heap, fn: string, value: unknown, dtype: DType, 
   if (length !== numel(shape)) {
     throw new ShapeError(outError(fn, of, dtype, shape, `a ${isF32 ? "Float32Array" : "Float64Array"} of ${length} element${length === 1 ? "" : "s"}`));
   }
-  return new OutTarget(heap, value as FloatArray, typed, null);
+  return new OutTarget(heap, value as FloatArray, arraySource(heap, typed));
 }
 
 /** What an `out` receives: the gradient (input's dtype and shape) or a loss Tensor. */
