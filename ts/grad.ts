@@ -25,7 +25,6 @@ import {
   reduceAll,
   reducedOf,
   resultDest,
-  smallSquares,
   type Prepared,
   type Reduced,
   type Tensor,
@@ -33,7 +32,7 @@ import {
 } from "./loss.js";
 import { GRAD_OPTIONS, MEAN, NONE, SUM, parseOptions, reductionName, type MseLossBackwardOptions, type ParsedOptions } from "./options.js";
 import { buildPlan, checkBroadcastsTo, planScratch } from "./shape.js";
-import { SMALL_MAX, smallGradSum32, smallGradSum64 } from "./small.js";
+import { SMALL_MAX, smallGradSum32, smallGradSum64, smallScratch, smallSquares } from "./small.js";
 
 /** The loss and its gradient w.r.t. `input`, from `mseLossWithGrad`. */
 export interface LossWithGrad {
@@ -153,32 +152,22 @@ export function gradient(p: Prepared, o: ParsedOptions, sums: WeightSums | null,
   const data = resultDest(p.heap, out, input.dtype, input.size, input.source, p.target.source, w, spec.g);
   const T = p.dtype;
   const norm = T === "float32" ? Math.fround(spec.norm) : spec.norm;
-  if (input.size === p.numel) {
-    if (p.contiguous && (spec.g === null || spec.gSize === p.numel)) {
-      p.heap.contiguous(GRAD, T, p.numel, input.source, p.target.source, w, spec.g, spec.gScalar, norm, data, null);
-      return { data: deliver(p.heap, out, data), shape };
-    }
-    const plan = planScratch;
-    buildPlan(plan, p.shape, null, operandStrides(p, spec.g === null ? null : { shape: spec.gShape }));
+  if (input.size === p.numel && p.contiguous && (spec.g === null || spec.gSize === p.numel)) {
+    p.heap.contiguous(GRAD, T, p.numel, input.source, p.target.source, w, spec.g, spec.gScalar, norm, data, null);
+  } else {
+    const strides = operandStrides(p, spec.g === null ? null : { shape: spec.gShape });
+    // When target broadcasting expanded input, the elementwise gradient is summed over the
+    // dims along which input was broadcast (kept dims = input's own, in its row-major order).
+    const expanded = input.size !== p.numel;
+    const inputStrides = strides[0] as number[];
+    const mask = expanded ? p.shape.map((size, d) => inputStrides[d] === 0 && size !== 1) : null;
+    buildPlan(planScratch, p.shape, mask, strides);
     p.heap.strided({
-      fn: p.fn, kind: GRAD_STRIDED, dtype: T, plan,
+      fn: p.fn, kind: expanded ? GRAD_REDUCE_STRIDED : GRAD_STRIDED, dtype: T, plan: planScratch,
       a: input.source, b: p.target.source, w, g: spec.g, gScalar: spec.gScalar, norm,
-      outCount: p.numel, out: data, outLoss: null, outWeight: null, finish: null,
+      outCount: input.size, out: data, outLoss: null, outWeight: null, finish: null,
     });
-    return { data: deliver(p.heap, out, data), shape };
   }
-  // target broadcasting expanded input: sum the elementwise gradient over the dims
-  // along which input was broadcast (kept dims = input's own, in its row-major order).
-  const strides = operandStrides(p, spec.g === null ? null : { shape: spec.gShape });
-  const inputStrides = strides[0] as number[];
-  const mask = p.shape.map((size, d) => inputStrides[d] === 0 && size !== 1);
-  const plan = planScratch;
-  buildPlan(plan, p.shape, mask, strides);
-  p.heap.strided({
-    fn: p.fn, kind: GRAD_REDUCE_STRIDED, dtype: T, plan,
-    a: input.source, b: p.target.source, w, g: spec.g, gScalar: spec.gScalar, norm,
-    outCount: input.size, out: data, outLoss: null, outWeight: null, finish: null,
-  });
   return { data: deliver(p.heap, out, data), shape };
 }
 
@@ -232,22 +221,22 @@ function fastGrad(
     // Tiny inputs: the kernels' arithmetic replayed in JS (same bits) costs less than
     // copying in, calling the kernel and copying out.
     const { x, y, ia, ib } = p;
-    if (lossOut !== null) smallSquares(p, lossOut);
+    if (lossOut !== null) smallSquares(x, ia, y, ib, n, f32, lossOut);
     // The gradient `((x - y) * norm) * g`, each operation rounded to the dtype as in the
     // kernel, and the fused call's sum from the same differences (ts/small.ts).
     // Into the caller's `out` through a scratch: every operand is read before `out` is
     // written, however their memory overlaps (no buffer lookups needed).
-    const g = out === null ? makeArray(dtype, n) : smallGrad;
+    const g = out === null ? makeArray(dtype, n) : smallScratch;
     const withSum = fused && lossOut === null;
     sum = f32 ? smallGradSum32(x, ia, y, ib, n, norm, gScalar, g, withSum) : smallGradSum64(x, ia, y, ib, n, norm, gScalar, g, withSum);
     if (out === null) {
       data = g;
     } else {
-      out.writeElements(smallGrad, n);
+      out.writeElements(smallScratch, n);
       data = out.data();
     }
   } else {
-    const dest = resultDest(heap, out, dtype, n, p.a, p.b, null, null);
+    const dest = resultDest(heap, out, dtype, n, p.a, p.b);
     heap.contiguous(fused ? FUSED : GRAD, dtype, n, p.a, p.b, null, null, gScalar, norm, dest, lossOut);
     if (fused && lossOut === null) sum = heap.stateLoss();
     data = deliver(heap, out, dest);
@@ -257,9 +246,6 @@ function fastGrad(
   if (lossOut !== null) return { loss: { data: lossOut, shape: p.shape.slice() }, grad };
   return { loss: o.reduction === SUM ? sum : sum / n, grad };
 }
-
-/** The JS replay's gradient before it goes into a caller's `out` (see fastGrad). */
-const smallGrad = new Float64Array(SMALL_MAX);
 
 /** mseLossWithGrad with parsed options. */
 export function lossWithGradWithOptions(fn: string, input: unknown, target: unknown, o: ParsedOptions): LossWithGrad {

@@ -423,17 +423,18 @@ export class Heap {
   }
 
   /**
-   * Whether `dest` shares memory with any of `sources`: then writing it while they are
-   * read would change them (and would alias in the kernels), so results go through a
-   * temporary first.
+   * Whether `dest` shares memory with any of the operands `a`, `b`, `w`, `g`: then writing
+   * it while they are read would change them (and would alias in the kernels), so results
+   * go through a temporary first.
    */
   overlaps(dest: Source, a: Source | null, b: Source | null, w: Source | null, g: Source | null): boolean {
     const destStart = byteStart(dest);
     const destEnd = destStart + byteLength(dest);
     if (destEnd === destStart) return false;
-    // Buffers are read only where a typed array is involved (the memory's `buffer` getter
-    // is a runtime call): two WasmSources share this memory.
-    const destBuffer = isArray(dest) ? getBuffer.call(dest) : null;
+    // Wasm memory is compared through the cached view's buffer (the memory's `buffer`
+    // getter is a runtime call); two WasmSources share it without a lookup.
+    this.#sync();
+    const destBuffer = isArray(dest) ? getBuffer.call(dest) : this.#u8.buffer;
     return (
       this.#overlapsOne(destStart, destEnd, destBuffer, a) ||
       this.#overlapsOne(destStart, destEnd, destBuffer, b) ||
@@ -442,11 +443,10 @@ export class Heap {
     );
   }
 
-  /** Whether `src` shares bytes `destStart .. destEnd` of `destBuffer` (null: this memory). */
+  /** Whether `src` shares bytes `destStart .. destEnd` of `destBuffer`. */
   #overlapsOne(destStart: number, destEnd: number, destBuffer: unknown, src: Source | null): boolean {
     if (src === null) return false;
-    const srcBuffer = isArray(src) ? getBuffer.call(src) : null;
-    if (srcBuffer !== destBuffer && (srcBuffer ?? this.memory.buffer) !== (destBuffer ?? this.memory.buffer)) return false;
+    if ((isArray(src) ? getBuffer.call(src) : this.#u8.buffer) !== destBuffer) return false;
     const start = byteStart(src);
     return start < destEnd && destStart < start + byteLength(src);
   }
@@ -623,6 +623,8 @@ export class Heap {
       let out = 0;
       let outWeight = 0;
       let finished = 0;
+      // The result goes through a block of this call and is copied out (not written in place).
+      let copyResult = false;
       if (call.kind === REDUCE_STRIDED) {
         if (call.finish !== null && call.outWeight !== null && !call.finish.weighted) {
           throw new Error(`${fn}: internal error: weight sums asked with an unweighted result`);
@@ -634,11 +636,13 @@ export class Heap {
         }
         if (call.finish !== null) {
           finished = this.#outAt(call.finish.data, dtype);
-          if (finished < 0) finished = this.#take(call.outCount * bytes, fn, "the result");
+          copyResult = finished < 0;
+          if (copyResult) finished = this.#take(call.outCount * bytes, fn, "the result");
         }
       } else {
         out = this.#outAt(call.out, dtype);
-        if (out < 0) out = this.#take(call.outCount * bytes, fn, call.kind === NONE_STRIDED ? "the loss" : "the gradient");
+        copyResult = out < 0;
+        if (copyResult) out = this.#take(call.outCount * bytes, fn, call.kind === NONE_STRIDED ? "the loss" : "the gradient");
       }
       // 2. Copy operands in, through views derived now.
       const view = this.view(dtype);
@@ -677,14 +681,14 @@ export class Heap {
       }
       // 4. Copy results out.
       if (call.kind === REDUCE_STRIDED) {
-        if (call.finish !== null && this.#outAt(call.finish.data, dtype) < 0) {
+        if (call.finish !== null && copyResult) {
           const result = this.view(dtype);
           this.copyOut(call.finish.data, 0, result.subarray(finished >>> shift, (finished >>> shift) + call.outCount));
         }
         const f64 = this.view("float64");
         if (call.outLoss !== null) call.outLoss.set(f64.subarray(out >>> 3, (out >>> 3) + call.outCount));
         if (call.outWeight !== null) call.outWeight.set(f64.subarray(outWeight >>> 3, (outWeight >>> 3) + call.outCount));
-      } else if (this.#outAt(call.out, dtype) < 0) {
+      } else if (copyResult) {
         const result = this.view(dtype);
         this.copyOut(call.out as Source, 0, result.subarray(out >>> shift, (out >>> shift) + call.outCount));
       }

@@ -1,6 +1,6 @@
 // mseLoss: options -> coercion -> shape plan -> kernels -> a number or a JS-owned Tensor.
 import { LOSS_OUT, coerce, coerceOut, describeArgument, type ArrayArgument, type Operand, type OutTarget } from "./coerce.js";
-import { sameKindLength, typedLength } from "./intrinsics.js";
+import { sameKindLength } from "./intrinsics.js";
 import { ShapeError, formatShape, torchSize } from "./errors.js";
 import {
   activeHeap,
@@ -27,7 +27,7 @@ import {
   sameShape,
   stridesOver,
 } from "./shape.js";
-import { SMALL_MAX, smallSum32, smallSum64 } from "./small.js";
+import { SMALL_MAX, smallScratch, smallSquares, smallSum32, smallSum64 } from "./small.js";
 import { WasmTensor, tensorDims, tensorPair, tensorPairSum } from "./tensor.js";
 import { warnOnce } from "./warn.js";
 
@@ -439,8 +439,8 @@ function numberOut(fn: string, value: unknown): TypeError {
 }
 
 /**
- * The element count of a typed-array pair the direct paths of mseLoss and
- * mseLossWithGrad take, else 0: two Float32Arrays or two Float64Arrays of one non-zero
+ * The element count of a typed-array pair the direct paths take (`fastLoss`,
+ * `directPair`), else 0: two Float32Arrays or two Float64Arrays of one non-zero
  * length (`sameKindLength`). Up to one chunk the direct paths read them by index (the JS
  * replay) or copy them whole with `TypedArray#set` (internal slots only), so subclasses
  * qualify; longer pairs are copied chunk by chunk through `subarray`, which a subclass
@@ -455,9 +455,16 @@ export function directLength(input: unknown, target: unknown): number {
 }
 
 /**
+ * The element count of the last pair `fastLoss` took (read once there: a Proxy's
+ * `length` could answer differently on a second read).
+ */
+export let fastCount = 0;
+
+/**
  * The loss (`mean`: Σ(a−b)²/n, else Σ(a−b)²) on the direct path of mseLoss: a
  * `directLength` pair, two matching WasmTensors (read in place), or two flat `number[]`
  * of at most SMALL_MAX elements; undefined for anything else, which takes the full path.
+ * Sets `fastCount` when it takes the pair.
  */
 export function fastLoss(heap: Heap, input: unknown, target: unknown, mean: boolean): number | undefined {
   // ArrayBuffer.isView splits typed arrays from WasmTensors first, so that neither pays
@@ -474,18 +481,24 @@ export function fastLoss(heap: Heap, input: unknown, target: unknown, mean: bool
       // Tiny arrays: the kernel replayed in JS (same bits) costs less than copying in.
       sum = a instanceof Float32Array ? smallSum32(a, 0, b, 0, n) : smallSum64(a, 0, b, 0, n);
     }
+    fastCount = n;
     return mean ? sum / n : sum;
   }
+  let n: number;
+  let sum: number | undefined;
   if (input instanceof WasmTensor) {
     if (!(target instanceof WasmTensor)) return undefined;
-    const sum = tensorPairSum(heap, input, target);
-    return sum === undefined || !mean ? sum : sum / input.size;
+    n = input.size;
+    sum = tensorPairSum(heap, input, target);
+  } else if (Array.isArray(input)) {
+    n = input.length;
+    sum = smallNumbersSum(input, target, n);
+  } else {
+    return undefined;
   }
-  if (Array.isArray(input)) {
-    const sum = smallNumbersSum(input, target);
-    return sum === undefined || !mean ? sum : sum / input.length;
-  }
-  return undefined;
+  if (sum === undefined) return undefined;
+  fastCount = n;
+  return mean ? sum / n : sum;
 }
 
 /** The float64 copies of tiny `number[]` operands for the JS replay (see smallNumbersSum). */
@@ -505,15 +518,14 @@ function copyNumbers(from: readonly unknown[], to: Float64Array, n: number): boo
 }
 
 /**
- * Σ(a−b)² of two flat `number[]` of one length, 1..SMALL_MAX, in float64 (their dtype)
+ * Σ(a−b)² of two flat `number[]` of length `n` (`input.length`), 1..SMALL_MAX, in float64 (their dtype)
  * as the kernel computes it (the JS replay); undefined for anything else (nested or
  * non-number elements, other lengths), which the general path coerces or rejects. The
  * general path would first copy each into a new Float64Array: above 8 elements an
  * off-heap allocation, ~1 us each in V8.
  */
-function smallNumbersSum(input: readonly unknown[], target: unknown): number | undefined {
+function smallNumbersSum(input: readonly unknown[], target: unknown, n: number): number | undefined {
   if (!Array.isArray(target) || smallBusy) return undefined;
-  const n = input.length;
   if (n === 0 || n > SMALL_MAX || target.length !== n) return undefined;
   smallBusy = true;
   try {
@@ -537,8 +549,6 @@ export interface DirectPair {
   readonly n: number;
   /** The operands' shape, a new array (results take it). */
   readonly shape: number[];
-  /** Two WasmTensors (`a`, `b` are their WasmSources): the kernels read them in place. */
-  readonly tensors: boolean;
   readonly x: FloatArray;
   readonly y: FloatArray;
   readonly ia: number;
@@ -552,7 +562,7 @@ export function directPair(heap: Heap, input: unknown, target: unknown): DirectP
     if (n === 0) return undefined;
     const x = input as FloatArray;
     const y = target as FloatArray;
-    return { a: x, b: y, dtype: x instanceof Float32Array ? "float32" : "float64", n, shape: [n], tensors: false, x, y, ia: 0, ib: 0 };
+    return { a: x, b: y, dtype: x instanceof Float32Array ? "float32" : "float64", n, shape: [n], x, y, ia: 0, ib: 0 };
   }
   if (!(input instanceof WasmTensor) || !(target instanceof WasmTensor)) return undefined;
   const pair = tensorPair(heap, input, target);
@@ -560,30 +570,8 @@ export function directPair(heap: Heap, input: unknown, target: unknown): DirectP
   const [a, b] = pair;
   const shift = a.dtype === "float32" ? 2 : 3;
   const view = heap.view(a.dtype);
-  return { a, b, dtype: a.dtype, n: a.size, shape: tensorDims(input).slice(), tensors: true, x: view, y: view, ia: a.ptr >>> shift, ib: b.ptr >>> shift };
+  return { a, b, dtype: a.dtype, n: a.size, shape: tensorDims(input).slice(), x: view, y: view, ia: a.ptr >>> shift, ib: b.ptr >>> shift };
 }
-
-/**
- * `(x - y)^2` elementwise into `out[0 .. n)`, rounded to `f32` or not as the kernel
- * rounds (a store into a Float32Array rounds the exact double square of a float32).
- */
-export function smallSquares(p: DirectPair, out: FloatArray): void {
-  const { x, y, ia, ib, n } = p;
-  if (p.dtype === "float32") {
-    for (let i = 0; i < n; i++) {
-      const d = Math.fround((x[ia + i] as number) - (y[ib + i] as number));
-      out[i] = d * d;
-    }
-  } else {
-    for (let i = 0; i < n; i++) {
-      const d = (x[ia + i] as number) - (y[ib + i] as number);
-      out[i] = d * d;
-    }
-  }
-}
-
-/** The JS replay's loss elements before they go into a caller's `out` (see fastNone). */
-const smallLoss = new Float64Array(SMALL_MAX);
 
 /**
  * `reduction: "none"` on the direct path: the elementwise loss of a `DirectPair` (tiny
@@ -599,11 +587,11 @@ function fastNone(fn: string, heap: Heap, input: unknown, target: unknown, outVa
     // written, however their memory overlaps.
     if (out === null) {
       const data = makeArray(p.dtype, p.n);
-      smallSquares(p, data);
+      smallSquares(p.x, p.ia, p.y, p.ib, p.n, p.dtype === "float32", data);
       return { data, shape: p.shape };
     }
-    smallSquares(p, smallLoss);
-    out.writeElements(smallLoss, p.n);
+    smallSquares(p.x, p.ia, p.y, p.ib, p.n, p.dtype === "float32", smallScratch);
+    out.writeElements(smallScratch, p.n);
     return { data: out.data(), shape: p.shape };
   }
   const dest = resultDest(heap, out, p.dtype, p.n, p.a, p.b);
@@ -611,11 +599,6 @@ function fastNone(fn: string, heap: Heap, input: unknown, target: unknown, outVa
   return { data: deliver(heap, out, dest), shape: p.shape };
 }
 
-/** The element count of an operand that `fastLoss` accepted. */
-export function elementCount(input: unknown): number {
-  if (input instanceof WasmTensor) return input.size;
-  return Array.isArray(input) ? input.length : typedLength(input as FloatArray);
-}
 
 /** The loss with already-parsed options (MSELoss.forward, mseLoss). */
 export function lossWithOptions(fn: string, input: unknown, target: unknown, o: ParsedOptions): number | Tensor {

@@ -4,7 +4,7 @@
 import type { ArrayArgument } from "./coerce.js";
 import { describe } from "./errors.js";
 import { requireHeap } from "./heap.js";
-import { elementCount, fastLoss, prepare, reduceAll } from "./loss.js";
+import { fastCount, fastLoss, prepare, reduceAll } from "./loss.js";
 import { PRESETS, SUM, type ParsedOptions } from "./options.js";
 
 /** A JSON-safe number: non-finite values are written as strings. */
@@ -134,7 +134,7 @@ export class MeanSquaredError {
     const fast = this.#options.broadcast === undefined ? fastLoss(heap, pred, target, false) : undefined;
     if (fast !== undefined) {
       this.#add(fast);
-      this.#count += elementCount(pred);
+      this.#count += fastCount;
       return this;
     }
     const p = prepare(fn, heap, pred, target, this.#options, undefined, "pred");

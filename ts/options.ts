@@ -210,17 +210,9 @@ export function parseOptions(fn: string, options: unknown, kind: OptionsKind): P
     if (key !== "out" && key !== "gradOutput") loopKeys = false;
   }
   if (onlyReduction) return PRESETS[parseReduction(fn, o.reduction)];
-  if (loopKeys) {
-    return {
-      reduction: parseReduction(fn, o.reduction),
-      broadcast: undefined,
-      axis: null,
-      keepdims: false,
-      weight: undefined,
-      gradOutput: kind === GRAD_OPTIONS ? o.gradOutput : undefined,
-      out: kind === MODULE_OPTIONS ? undefined : o.out,
-    };
-  }
+  const gradOutput = kind === GRAD_OPTIONS ? o.gradOutput : undefined;
+  const out = kind === MODULE_OPTIONS ? undefined : o.out;
+  if (loopKeys) return { ...PRESETS[parseReduction(fn, o.reduction)], gradOutput, out };
   const sizeAverage = optionalBoolean(fn, "sizeAverage", o.sizeAverage);
   const reduce = optionalBoolean(fn, "reduce", o.reduce);
   // As in PyTorch, legacy arguments replace `reduction` entirely (it is not even read).
@@ -242,7 +234,7 @@ export function parseOptions(fn: string, options: unknown, kind: OptionsKind): P
     axis,
     keepdims,
     weight: o.weight,
-    gradOutput: kind === GRAD_OPTIONS ? o.gradOutput : undefined,
-    out: kind === MODULE_OPTIONS ? undefined : o.out,
+    gradOutput,
+    out,
   };
 }

@@ -1,8 +1,9 @@
-// The kernels' sum of squared differences for at most 16 elements, in plain JS.
-// mseLoss and mseLossWithGrad compute tiny typed arrays here instead of copying them into
-// wasm memory (two TypedArray#set calls cost more than this whole sum); mseLossWithGrad
-// also tiny WasmTensors, read through the memory view, to skip the fused kernel's
-// chunk driver and the copy out. This is not an approximation: it replays
+// The kernels' arithmetic for at most 16 elements, in plain JS: the sum of squared
+// differences, the elementwise squares and the gradient. The direct paths (ts/loss.ts,
+// ts/grad.ts) compute tiny typed arrays and number[] pairs here instead of copying them
+// into wasm memory (two TypedArray#set calls cost more than this whole sum), and tiny
+// WasmTensors too, read through the memory view, to skip the kernels' chunk driver and
+// the copy out. This is not an approximation: it replays
 // crate/src/kernels.rs step by step (one step, or one zero-padded step, of four
 // accumulators; the block's combination and widening; the final lane sum) with Math.fround
 // for every float32 operation, so it returns the same bits as both wasm builds.
@@ -89,6 +90,24 @@ export function smallSum64(a: ArrayLike<number>, ia: number, b: ArrayLike<number
   const d0 = padded64(a, ia, b, ib, 6, n) + padded64(a, ia, b, ib, 14, n);
   const d1 = padded64(a, ia, b, ib, 7, n) + padded64(a, ia, b, ib, 15, n);
   return a0 + b0 + (c0 + d0) + (a1 + b1 + (c1 + d1));
+}
+
+/**
+ * A replay's results before they go into a caller's `out` (every operand is read before
+ * `out` is written, however their memory overlaps): one scratch, never live twice.
+ */
+export const smallScratch = new Float64Array(SMALL_MAX);
+
+/**
+ * `(x - y)^2` elementwise into `out[0 .. n)` (`reduction: "none"`), each term as the
+ * kernel rounds it (`term32` / `term64`).
+ */
+export function smallSquares(x: ArrayLike<number>, ia: number, y: ArrayLike<number>, ib: number, n: number, f32: boolean, out: Float32Array | Float64Array): void {
+  if (f32) {
+    for (let i = 0; i < n; i++) out[i] = term32(x, ia, y, ib, i);
+  } else {
+    for (let i = 0; i < n; i++) out[i] = term64(x, ia, y, ib, i);
+  }
 }
 
 /** The squared terms of the fused replay, zero-padded to SMALL_MAX (see smallGradSum32). */

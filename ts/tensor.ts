@@ -11,13 +11,13 @@ const disposeSymbol: typeof Symbol.dispose =
 /** What the FinalizationRegistry needs to free a leaked tensor (never the tensor itself). */
 interface Held {
   readonly heap: Heap;
-  readonly ptr: number;
+  readonly block: number;
   readonly bytes: number;
 }
 
 const registry =
   typeof FinalizationRegistry === "function"
-    ? new FinalizationRegistry<Held>((held) => held.heap.free(held.ptr, held.bytes))
+    ? new FinalizationRegistry<Held>((held) => held.heap.free(held.block, held.bytes))
     : null;
 
 /** The internal state of a tensor; doubles as its zero-copy source for the kernels. */
@@ -185,6 +185,6 @@ export function alloc(dtype: DType, shape: number | readonly number[]): WasmTens
   heap.u8().fill(0, ptr, ptr + bytes);
   const state = new TensorState(heap, ptr, dtype, size, block, blockBytes);
   const tensor = createTensor(state, dims);
-  registry?.register(tensor, { heap, ptr: block, bytes: blockBytes }, state);
+  registry?.register(tensor, { heap, block, bytes: blockBytes }, state);
   return tensor;
 }
