@@ -313,6 +313,42 @@ describe("out sharing memory with an operand", () => {
     expectSameBits(w, want.data, "out is weight and gradOutput");
   });
 
+  it("out one element into weight or gradOutput, over several chunks", () => {
+    // Writing each chunk's gradient would change the next chunk's weight / gradOutput.
+    const size = n;
+    const a = spreadValues(size, 34, 2, "float32");
+    const b = spreadValues(size, 35, 2, "float32");
+    const v0 = spreadValues(size + 1, 36, 1, "float32");
+    for (const key of ["weight", "gradOutput"] as const) {
+      const want = mseLossBackward(a, b, { reduction: "none", [key]: v0.subarray(0, size) });
+      const v = v0.slice();
+      const r = mseLossBackward(a, b, { reduction: "none", [key]: v.subarray(0, size), out: v.subarray(1) });
+      expectSameBits(r.data, want.data, `out one element into ${key}`);
+    }
+  });
+
+  it("out one element into an operand in wasm memory (views of one tensor)", () => {
+    for (const size of [9, n]) {
+      const t = alloc("float32", [size + 1]);
+      const tb = alloc("float32", [size]);
+      try {
+        const a0 = spreadValues(size + 1, 37, 2, "float32");
+        t.view.set(a0);
+        tb.view.set(spreadValues(size, 38, 2, "float32"));
+        const want = mseLossWithGrad(a0.subarray(0, size), tb.view.slice());
+        const r = mseLossWithGrad(t.view.subarray(0, size), tb.view, { out: t.view.subarray(1) });
+        expect(r.loss, `n ${size}: loss`).toBe(want.loss);
+        expectSameBits(r.grad.data, want.grad.data, `n ${size}: gradient one element into the input`);
+        t.view.set(a0);
+        const none = mseLoss(t.view.subarray(0, size), tb.view, { reduction: "none", out: t.view.subarray(1) });
+        expectSameBits(none.data, mseLoss(a0.subarray(0, size), tb.view.slice(), { reduction: "none" }).data, `n ${size}: loss one element into the input`);
+      } finally {
+        t.dispose();
+        tb.dispose();
+      }
+    }
+  });
+
   it("out leaves every operand it does not share unchanged", () => {
     const a = spreadValues(n, 41, 2, "float32");
     const b = spreadValues(n, 42, 2, "float32");
