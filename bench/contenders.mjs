@@ -3,7 +3,8 @@
 // The naive loops are what a user writes by hand: one `for` over the two arrays, one JS-number
 // (float64) accumulator, divide by n. float32 and float64 get separate function objects so each
 // stays monomorphic in V8. The gradient baseline allocates a fresh output array per call, as
-// every other gradient contender returns a fresh, caller-owned gradient.
+// every other gradient contender of its group returns a fresh, caller-owned gradient; the
+// baseline of the `out` group writes into one reused array, as its contenders write into `out`.
 
 export function naiveMeanF32(input, target) {
   const n = input.length;
@@ -56,15 +57,20 @@ export function naiveLossGradF64(input, target) {
 
 /**
  * Zero-copy operands: WasmTensors holding a copy of the case's data (made once, outside
- * timing), and one more for a gradient written in place (`out`).
+ * timing), and, for the `out` group only, one more for a gradient written in place.
  */
-export function makeWasmTensors(lib, dtype, input, target) {
+function makeWasmTensors(lib, dtype, input, target) {
   const a = lib.alloc(dtype, [input.length]);
   const b = lib.alloc(dtype, [target.length]);
-  const grad = lib.alloc(dtype, [input.length]);
   a.view.set(input);
   b.view.set(target);
-  return { a, b, grad, dispose() { a.dispose(); b.dispose(); grad.dispose(); } };
+  let grad = null;
+  return {
+    a,
+    b,
+    grad: () => (grad ??= lib.alloc(dtype, [input.length])),
+    dispose() { a.dispose(); b.dispose(); grad?.dispose(); },
+  };
 }
 
 /**
@@ -86,7 +92,7 @@ export function buildContenders({ lib, tfx, dtype, n, input, target, groups, nat
   };
   const gradTensor = () => {
     wasmTensors();
-    return zc.grad;
+    return zc.grad();
   };
 
   // ---- loss ("mean") ----

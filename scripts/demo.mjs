@@ -304,10 +304,11 @@ async function main() {
     out(`grad: ${torchRepr(grad).replace(/\n/g, "\n      ")}`);
     out("A training loop reuses one gradient buffer (no new array per step):");
     out("> const buffer = new Float32Array(9)");
-    out('> mseLossWithGrad(y_pred, y_true, { reduction: "sum", out: buffer }).grad.data === buffer');
+    out('> const step = mseLossWithGrad(y_pred, y_true, { reduction: "sum", out: buffer })');
     const buffer = new Float32Array(input2.data.length);
     const step = mseLossWithGrad(input2, target2, { reduction: "sum", out: buffer });
-    out(String(step.grad.data === buffer && step.loss === loss && buffer.every((v, i) => v === grad.data[i])));
+    out("> step.grad.data === buffer, the same loss and gradient as above");
+    out(`${step.grad.data === buffer}, ${step.loss === loss && buffer.every((v, i) => v === grad.data[i])}`);
   });
 
   await section("timing: 1M-element float32 pair, mean reduction", async () => {
