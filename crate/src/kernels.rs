@@ -1105,7 +1105,7 @@ fn reduce_strided_in<E: Float>(plan: &Plan, ops: &Operands<'_, E>, out: &mut Red
         // is one contiguous row of at most a block, whose sum the state path computed
         // through a padded step, a flush, a TwoSum and `value` at ~55 ns a row (1.5-4x a JS
         // loop). One block's sum is `sum_squared_once` (the same bits), and up to
-        // SHORT_ROW elements that written out in scalar operations.
+        // SHORT_ROW elements that sum written out in scalar operations.
         for_each_index(plan, 0, plan.kept, [0; 4], |base| {
             let (a, b) = (&ops.a[base[A]..base[A] + len], &ops.b[base[B]..base[B] + len]);
             out.put(j, if len <= SHORT_ROW { short_row_sum(a, b) } else { sum_squared_once(a, b) }, 0.0);
@@ -1737,13 +1737,12 @@ mod tests {
     fn short_rows_take_the_row_path_and_agree_with_the_state_path() {
         // Axis -1 of [rows, len]: the row path (rows of up to a block) against each row's
         // state sum, and longer rows through the state path.
-        let mut rng = Rng(23);
-        for len in [0, 1, 2, 3, 5, 8, 9, 15, 16, 17, 31, 100, 128, 129, 300] {
-            let rows = 37;
-            let (a, b) = (rng.f32s(rows * len), rng.f32s(rows * len));
+        fn check<E: Float>(a: &[E], b: &[E], rows: usize, len: usize) {
             let p = plan(&[rows, len], [&[len, 1], &[len, 1], &[], &[]], 1);
-            let ops = Operands { a: &a, b: &b, w: None, g: None };
+            let ops = Operands { a, b, w: None, g: None };
             assert_eq!(short_rows(&p, &ops), (len <= BLOCK).then_some(len), "len {len}");
+            // a weight takes the state path (the row path has no weight sums)
+            assert_eq!(short_rows(&p, &Operands { a, b, w: Some(a), g: None }), None, "len {len} weighted");
             let mut got = vec![0.0f64; rows];
             sums(&p, &ops, &mut got, None, Some(false));
             for r in 0..rows {
@@ -1751,6 +1750,12 @@ mod tests {
                 sum_squared(&mut state, &a[r * len..(r + 1) * len], &b[r * len..(r + 1) * len], None);
                 assert_eq!(got[r].to_bits(), state.loss.value().to_bits(), "len {len} row {r}");
             }
+        }
+        let mut rng = Rng(23);
+        let rows = 37;
+        for len in [0, 1, 2, 3, 4, 5, 8, 9, 15, 16, 17, 31, 100, 128, 129, 300] {
+            check(&rng.f32s(rows * len), &rng.f32s(rows * len), rows, len);
+            check(&rng.f64s(rows * len), &rng.f64s(rows * len), rows, len);
         }
     }
 

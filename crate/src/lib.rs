@@ -14,7 +14,8 @@
 //! goes through at most 7 + 2 additions in `f32` (15 + 2 in `f64`) before it reaches
 //! `f64`, after the two roundings of its difference and square: for a sum of
 //! non-negative terms the relative error is below about 12 `f32` ulps (7.2e-7) or
-//! 20 `f64` ulps (2.2e-15), whatever the length.
+//! 20 `f64` ulps (2.2e-15), whatever the length. A weight multiplies each square
+//! in the dtype: one more rounding, one more ulp.
 //!
 //! The only public surface for JavaScript is the C ABI in [`abi`] (see
 //! `crate/ABI.md`). Nothing panics across it: bad plans return a status code and
