@@ -168,8 +168,7 @@ export interface StridedCall {
 
 /**
  * An `axis` reduction's result, finished by the reduce kernel as it goes: each loss sum
- * over its weight sum, or over `divisor`. (The kernel divides by the weight sums whenever
- * it computes them, so a call with `outWeight` has a `weighted` finish or none.)
+ * over its weight sum, or over `divisor` (the kernel's divisor 0 asks for the former).
  */
 export interface StridedFinish {
   /**
@@ -626,14 +625,9 @@ export class Heap {
       // The result goes through a block of this call and is copied out (not written in place).
       let copyResult = false;
       if (call.kind === REDUCE_STRIDED) {
-        if (call.finish !== null && call.outWeight !== null && !call.finish.weighted) {
-          throw new Error(`${fn}: internal error: weight sums asked with an unweighted result`);
-        }
         // Only what is asked for: the kernel writes a finished result without the sums.
         if (call.outLoss !== null) out = this.#take(call.outCount * 8, fn, "the reduced loss");
-        if (call.outWeight !== null || call.finish?.weighted === true) {
-          outWeight = this.#take(call.outCount * 8, fn, "the weight sums");
-        }
+        if (call.outWeight !== null) outWeight = this.#take(call.outCount * 8, fn, "the weight sums");
         if (call.finish !== null) {
           finished = this.#outAt(call.finish.data, dtype);
           copyResult = finished < 0;
@@ -667,7 +661,7 @@ export class Heap {
           status = k.noneStrided(plan, pa, pb, pw, out);
           break;
         case REDUCE_STRIDED:
-          status = k.reduceStrided(plan, pa, pb, pw, out, outWeight, finished, call.finish?.divisor ?? 1);
+          status = k.reduceStrided(plan, pa, pb, pw, out, outWeight, finished, call.finish === null ? 1 : call.finish.weighted ? 0 : call.finish.divisor);
           break;
         case GRAD_STRIDED:
           status = k.gradStrided(plan, pa, pb, pw, pg, call.norm, out);

@@ -287,8 +287,8 @@ macro_rules! exports {
 
         /// Per kept index, each output when its pointer is non-null: `out_loss[j] =
         /// sum((a - b)^2 * w)`, `out_weight[j] = sum(w)` over the reduced dims, and `out[j]`
-        /// the loss sum over the weight sum when `out_weight` is given (a weighted mean),
-        /// else over `divisor` (the reduced count for a mean, 1 for a sum), in `f64` and
+        /// the loss sum over `divisor` (the reduced count for a mean, 1 for a sum), or over
+        /// the weight sum when `divisor` is 0 (a weighted mean), in `f64` and
         /// rounded once; returns 0, or 1 for a bad plan.
         ///
         /// # Safety

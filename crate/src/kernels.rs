@@ -987,8 +987,8 @@ fn for_each_run(plan: &Plan, lo: usize, base: [usize; 4], mut f: impl FnMut(&Run
 
 /// What [`reduce_strided`] writes for each kept index `j`, each part when given: the
 /// loss sum `loss[j]`, the weight sum `weight[j]`, and the `result[j]`, the loss sum over
-/// its weight sum when the weight sums are asked for (a weighted mean), else over
-/// `divisor`, computed in `f64` and rounded once to `E` (for a sum, `divisor` 1 divides
+/// `divisor`, or over its weight sum when `divisor` is 0 (a weighted mean: no divisor is
+/// ever 0), computed in `f64` and rounded once to `E` (for a sum, `divisor` 1 divides
 /// exactly, so the sum is only rounded).
 pub struct ReduceOut<'a, E> {
     pub loss: Option<&'a mut [f64]>,
@@ -998,6 +998,12 @@ pub struct ReduceOut<'a, E> {
 }
 
 impl<'a, E: Float> ReduceOut<'a, E> {
+    /// Whether the result is a weighted mean (`divisor` 0): the weight sums are needed.
+    #[inline(always)]
+    fn by_weight(&self) -> bool {
+        self.divisor == 0.0
+    }
+
     /// Writes output `j` from its loss sum `l` and weight sum `w`.
     #[inline(always)]
     fn put(&mut self, j: usize, l: f64, w: f64) {
@@ -1008,7 +1014,7 @@ impl<'a, E: Float> ReduceOut<'a, E> {
             weight[j] = w;
         }
         if let Some(result) = self.result.as_deref_mut() {
-            result[j] = E::from_f64(l / if self.weight.is_some() { w } else { self.divisor });
+            result[j] = E::from_f64(l / if self.divisor == 0.0 { w } else { self.divisor });
         }
     }
 
@@ -1035,22 +1041,18 @@ impl<'a, E: Float> ReduceOut<'a, E> {
                 None => weight.fill(0.0),
             }
         }
+        let divisor = self.divisor;
         if let Some(result) = self.result.as_deref_mut() {
             let result = &mut result[at..at + n];
-            match (self.weight.is_some(), t.weights) {
-                (true, Some((ws, wc))) => {
+            match t.weights {
+                Some((ws, wc)) if divisor == 0.0 => {
                     for (i, r) in result.iter_mut().enumerate() {
                         *r = E::from_f64(fold(t.sums[i], t.comp[i]) / fold(ws[i], wc[i]));
                     }
                 }
-                // Weight sums asked for without a weight operand: zero, as in `put`.
-                (true, None) => {
-                    for ((r, s), c) in result.iter_mut().zip(t.sums).zip(t.comp) {
-                        *r = E::from_f64(fold(*s, *c) / 0.0);
-                    }
-                }
-                (false, _) => {
-                    let divisor = self.divisor;
+                // (with no weight operand a weighted mean divides by its zero weight sums, as
+                // `put` does: that is `divisor` 0 too)
+                _ => {
                     for ((r, s), c) in result.iter_mut().zip(t.sums).zip(t.comp) {
                         *r = E::from_f64(fold(*s, *c) / divisor);
                     }
@@ -1095,7 +1097,7 @@ fn reduce_strided_in<E: Float>(plan: &Plan, ops: &Operands<'_, E>, out: &mut Red
     if walk {
         // Each tile's outputs are written while its pairs are in cache: no pass over
         // float64 sums afterwards.
-        let weighted = out.weight.is_some();
+        let weighted = out.weight.is_some() || out.by_weight();
         reduce_outer(&reduced_first(plan), ops, Squared, weighted, |at, t| out.put_tile(at, &t));
         return;
     }
@@ -1531,6 +1533,7 @@ mod tests {
         // `ReduceOut::put`, the last step of every reduce_strided output.
         fn finish<E: Float>(loss: &[f64], weight: Option<&[f64]>, divisor: f64, result: &mut [E]) {
             let mut sums = vec![0.0; loss.len()];
+            let divisor = if weight.is_some() { 0.0 } else { divisor };
             let mut out = ReduceOut { loss: None, weight: weight.map(|_| &mut sums[..]), result: Some(result), divisor };
             for (j, l) in loss.iter().enumerate() {
                 out.put(j, *l, weight.map_or(0.0, |w| w[j]));
@@ -1903,14 +1906,13 @@ mod tests {
             let mut weight = vec![7.0f64; cols];
             sums(&p, &ops, &mut loss, if weighted { Some(&mut weight) } else { None }, Some(true));
             // The finished results, alone (no sums asked), as `put` divides: over the weight
-            // sums when weighted, else over the divisor; outputs pre-filled with junk.
+            // sums when weighted (divisor 0), else over the divisor; outputs pre-filled with junk.
             let mut result = vec![E::from_f64(7.0); cols];
-            let mut only_weight = vec![7.0f64; cols];
             let mut out = ReduceOut {
                 loss: None,
-                weight: if weighted { Some(&mut only_weight[..]) } else { None },
+                weight: None,
                 result: Some(&mut result[..]),
-                divisor: rows as f64,
+                divisor: if weighted { 0.0 } else { rows as f64 },
             };
             reduce_strided_in(&p, &ops, &mut out, true);
             for j in 0..cols {
