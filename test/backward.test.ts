@@ -10,8 +10,7 @@ import {
   arrayClass,
   asTensor,
   expectClose,
-  expectTensorMatches,
-  expectTensorNear,
+  expectGradAgainstTorch,
   gradOptionsOf,
   identical,
   isFxTensor,
@@ -42,11 +41,7 @@ function describeEntry(name: string, e: GradEntry): string {
 function checkGrad(got: unknown, e: GradEntry, what: string): void {
   const t = asTensor(got, what);
   expect(t.data).toBeInstanceOf(arrayClass(e.grad.dtype));
-  if (e.exact) {
-    expectTensorMatches(t, e.grad, 0, what);
-  } else {
-    expectTensorNear(t, e.grad, e.grad64, e.scale64, rtolFor(e.grad.dtype), what);
-  }
+  expectGradAgainstTorch(t, e, what);
 }
 
 describe("mseLossBackward vs torch input.grad", () => {

@@ -23,8 +23,8 @@ import {
   arrayClass,
   asTensor,
   bytesEqual,
-  expectTensorMatches,
   expectTensorNear,
+  expectGradAgainstTorch,
   gradOptionsOf,
   identical,
   isFxTensor,
@@ -73,49 +73,56 @@ function expectSameBits(got: FloatArray, want: FloatArray, what: string): void {
   expect(bytesEqual(got, want), `${what}: bits`).toBe(true);
 }
 
-/** torch's gradient: bit-exact where torch computes with our formula, else the bound. */
-function checkAgainstTorch(data: FloatArray, shape: number[], e: { grad: FxTensor; grad64?: FxTensor; scale64?: FxTensor; exact?: boolean }, what: string): void {
-  const t = { data, shape };
-  if (e.exact === true) {
-    expectTensorMatches(t, e.grad, 0, what);
-  } else {
-    expectTensorNear(t, e.grad, e.grad64, e.scale64, rtolFor(e.grad.dtype), what);
+/**
+ * Runs `call` with no `out`, with an array `out` and with a WasmTensor `out`, each of the
+ * dtype and shape of the result `pick` takes from the call without `out`; checks that each
+ * returns its `out` as that result's `data` (a WasmTensor's view), with its shape and the
+ * bits of the call without it. Returns the three calls' results and the one without out.
+ */
+function acrossOutKinds<R>(
+  call: (out: FloatArray | WasmTensor | undefined) => R,
+  pick: (r: R) => unknown,
+  what: string,
+): { plain: R; want: { data: FloatArray; shape: number[] }; withArray: R; withTensor: R } {
+  const plain = call(undefined);
+  const want = asTensor(pick(plain), `${what} (no out)`);
+  const dtype: DType = want.data instanceof Float32Array ? "float32" : "float64";
+  const arr = arrayOut(dtype, want.data.length);
+  const withArray = call(arr);
+  const gotArray = asTensor(pick(withArray), `${what} (array out)`);
+  expect(gotArray.data, `${what}: data is out`).toBe(arr);
+  expect(gotArray.shape, what).toEqual(want.shape);
+  expectSameBits(arr, want.data, `${what} (array out)`);
+  const t = tensorOut(dtype, want.shape);
+  try {
+    const withTensor = call(t);
+    const gotTensor = asTensor(pick(withTensor), `${what} (WasmTensor out)`);
+    expect(gotTensor.data, `${what}: data is the tensor's view`).toBe(t.view);
+    expect(gotTensor.shape, what).toEqual(want.shape);
+    expectSameBits(t.view, want.data, `${what} (WasmTensor out)`);
+    return { plain, want, withArray, withTensor };
+  } finally {
+    t.dispose();
   }
 }
 
 /**
- * Runs `call` with no `out`, with an array `out` and with a WasmTensor `out` (for the
- * input's dtype and shape); checks that each returns its `out` as `grad.data`, with the
- * same bits as the call without it, and that the losses agree.
+ * `acrossOutKinds` for a gradient (`grad`, of the input's dtype and shape); the losses
+ * must agree too. Returns the gradient.
  */
 function acrossOuts(
   input: FxTensor,
   call: (out: FloatArray | WasmTensor | undefined) => { loss?: unknown; grad: unknown },
   what: string,
 ): FloatArray {
-  const plain = call(undefined);
-  const want = asTensor(plain.grad, `${what} (no out)`);
-  const arr = arrayOut(input.dtype, want.data.length);
-  const withArray = call(arr);
-  const gotArray = asTensor(withArray.grad, `${what} (array out)`);
-  expect(gotArray.data, `${what}: grad.data is out`).toBe(arr);
-  expect(gotArray.shape).toEqual(input.shape);
-  expectSameBits(arr, want.data, `${what} (array out)`);
-  const t = tensorOut(input.dtype, input.shape);
-  try {
-    const withTensor = call(t);
-    const gotTensor = asTensor(withTensor.grad, `${what} (WasmTensor out)`);
-    expect(gotTensor.data, `${what}: grad.data is the tensor's view`).toBe(t.view);
-    expect(gotTensor.shape).toEqual(input.shape);
-    expectSameBits(t.view, want.data, `${what} (WasmTensor out)`);
-    if (plain.loss !== undefined) {
-      expect(identical(withArray.loss, plain.loss), `${what}: loss with array out`).toBe(true);
-      expect(identical(withTensor.loss, plain.loss), `${what}: loss with WasmTensor out`).toBe(true);
-    }
-  } finally {
-    t.dispose();
+  const { plain, want, withArray, withTensor } = acrossOutKinds(call, (r) => r.grad, what);
+  expect(want.shape, `${what}: the gradient has input's shape`).toEqual(input.shape);
+  expect(want.data.constructor, `${what}: and its dtype`).toBe(arrayClass(input.dtype));
+  if (plain.loss !== undefined) {
+    expect(identical(withArray.loss, plain.loss), `${what}: loss with array out`).toBe(true);
+    expect(identical(withTensor.loss, plain.loss), `${what}: loss with WasmTensor out`).toBe(true);
   }
-  return arr;
+  return want.data;
 }
 
 function withOut(o: Options, out: FloatArray | WasmTensor | undefined): Options {
@@ -131,9 +138,9 @@ describe("out vs torch input.grad, and the same bits as without out", () => {
       const what = `${name} ${e.reduction}`;
       const o = gradOptionsOf(e);
       const grad = acrossOuts(c.input, (out) => ({ grad: mseLossBackward(x, y, withOut(o, out)) }), `${what} backward`);
-      checkAgainstTorch(grad, c.input.shape, e, what);
+      expectGradAgainstTorch({ data: grad, shape: c.input.shape }, e, what);
       const fused = acrossOuts(c.input, (out) => mseLossWithGrad(x, y, withOut(o, out)), `${what} withGrad`);
-      checkAgainstTorch(fused, c.input.shape, e, `${what} withGrad`);
+      expectGradAgainstTorch({ data: fused, shape: c.input.shape }, e, `${what} withGrad`);
     }
   });
 
@@ -145,7 +152,7 @@ describe("out vs torch input.grad, and the same bits as without out", () => {
       const what = `${name} ${e.reduction}`;
       const o: Options = { ...gradOptionsOf(e), weight };
       const grad = acrossOuts(c.input, (out) => ({ grad: mseLossBackward(x, y, withOut(o, out)) }), `${what} backward`);
-      checkAgainstTorch(grad, c.input.shape, e, what);
+      expectGradAgainstTorch({ data: grad, shape: c.input.shape }, e, what);
       acrossOuts(c.input, (out) => mseLossWithGrad(x, y, withOut(o, out)), `${what} withGrad`);
     }
   });
@@ -157,7 +164,7 @@ describe("out vs torch input.grad, and the same bits as without out", () => {
     if (c.axis !== null) o.axis = c.axis;
     if (c.gradOutput !== undefined) o.gradOutput = tensor(c.gradOutput);
     const grad = acrossOuts(c.input, (out) => ({ grad: mseLossBackward(x, y, withOut(o, out)) }), `${name} backward`);
-    checkAgainstTorch(grad, c.input.shape, c, name);
+    expectGradAgainstTorch({ data: grad, shape: c.input.shape }, c, name);
     acrossOuts(c.input, (out) => mseLossWithGrad(x, y, withOut(o, out)), `${name} withGrad`);
   });
 });
@@ -361,74 +368,64 @@ describe("out sharing memory with an operand", () => {
   });
 });
 
-describe("out across memory.grow", () => {
-  it("a view into wasm memory as out stays written when the call grows memory", () => {
-    const t = tensorOut("float32", [2, 4]);
-    try {
-      const outView = t.view;
-      // operands copied into wasm memory for the strided kernel: large enough to grow it
-      const big = heapStats().memoryBytes;
-      const rows = Math.ceil(big / (4 * 4)) + 16; // more bytes than the whole memory has
-      const x = { data: spreadValues(rows * 4, 51, 2, "float32"), shape: [rows, 1, 4] };
-      const input = { data: spreadValues(2 * 4, 53, 2, "float32"), shape: [2, 4] };
-      const before = heapStats().memoryBytes;
-      const r = mseLossBackward(input, x, { broadcast: true, out: outView });
-      expect(heapStats().memoryBytes, "the call grew memory").toBeGreaterThan(before);
-      const want = mseLossBackward(input, x, { broadcast: true });
-      expect(outView.length, "the caller's view is detached by the grow").toBe(0);
-      expectSameBits(r.data, want.data, "out written through its pointer");
-      expectSameBits(t.view, want.data, "the tensor holds the gradient");
-      expect(r.data.buffer).toBe(t.view.buffer);
-    } finally {
-      t.dispose();
-    }
-  });
-});
+/**
+ * An input of `[2, 4]` and a target of `[rows, 1, 4]` broadcast against it, in JS memory:
+ * the strided kernels copy them into wasm memory, more bytes than the whole memory has,
+ * so a call on them grows memory.
+ */
+function growingOperands(seed: number): { input: { data: Float32Array; shape: number[] }; big: { data: Float32Array; shape: number[] } } {
+  const rows = Math.ceil(heapStats().memoryBytes / (4 * 4)) + 16;
+  return {
+    input: { data: spreadValues(2 * 4, seed, 2, "float32"), shape: [2, 4] },
+    big: { data: spreadValues(rows * 4, seed + 2, 2, "float32"), shape: [rows, 1, 4] },
+  };
+}
 
-describe("out as a view into wasm memory, when the call grows memory before it writes", () => {
-  // The destination is resolved when `out` is checked: a call that allocates (and grows
-  // memory) before writing its result still finds the caller's view, which the grow
-  // detached, by its pointer.
-  function grower(): { input: { data: Float32Array; shape: number[] }; big: { data: Float32Array; shape: number[] } } {
-    const rows = Math.ceil(heapStats().memoryBytes / (4 * 4)) + 16; // more bytes than the whole memory has
-    return {
-      input: { data: spreadValues(2 * 4, 91, 2, "float32"), shape: [2, 4] },
-      big: { data: spreadValues(rows * 4, 93, 2, "float32"), shape: [rows, 1, 4] },
-    };
+/**
+ * `call(out)` with `out` the view of a new float32 WasmTensor of `shape`, where the call
+ * grows memory (which detaches that view): the result must be in the tensor, with the
+ * bits of the call without `out` (`call(undefined)`), and returned as a live view.
+ */
+function expectWrittenAcrossGrow(shape: number[], call: (out: Float32Array | undefined) => unknown, what: string): void {
+  const t = tensorOut("float32", shape);
+  try {
+    const outView = t.view;
+    const before = heapStats().memoryBytes;
+    const r = asTensor(call(outView), what);
+    expect(heapStats().memoryBytes, `${what}: the call grew memory`).toBeGreaterThan(before);
+    const want = asTensor(call(undefined), `${what} (no out)`);
+    expect(outView.length, `${what}: the caller's view is detached by the grow`).toBe(0);
+    expect(r.shape, what).toEqual(want.shape);
+    expectSameBits(t.view, want.data, `${what}: the tensor holds the result`);
+    expectSameBits(r.data, want.data, `${what}: the returned data`);
+    expect(r.data.buffer, `${what}: a view over the grown memory`).toBe(t.view.buffer);
+  } finally {
+    t.dispose();
   }
+}
+
+describe("out as a view into wasm memory, across a memory.grow in the call", () => {
+  // The destination is resolved when `out` is checked: the call writes the caller's view,
+  // which the grow detached, by its pointer, also when it allocates before it writes.
+  it("the gradient (written by the strided kernel)", () => {
+    const { input, big } = growingOperands(51);
+    expectWrittenAcrossGrow([2, 4], (out) => mseLossBackward(input, big, withOut({ broadcast: true }, out)), "backward");
+  });
+
+  it("an axis reduction (written by the reduce kernel)", () => {
+    const { input, big } = growingOperands(81);
+    expectWrittenAcrossGrow([2, 4], (out) => mseLoss(input, big, out === undefined ? { broadcast: true, axis: 0 } : { broadcast: true, axis: 0, out }), "axis 0");
+  });
 
   it("a full reduction with keepdims (its sums computed by a strided call first)", () => {
-    const t = tensorOut("float32", [1, 1, 1]);
-    try {
-      const { input, big } = grower();
-      const outView = t.view;
-      const before = heapStats().memoryBytes;
-      const r = mseLoss(input, big, { broadcast: true, keepdims: true, out: outView }) as { data: FloatArray; shape: number[] };
-      expect(heapStats().memoryBytes, "the call grew memory").toBeGreaterThan(before);
-      const want = mseLoss(input, big, { broadcast: true, keepdims: true }) as { data: FloatArray };
-      expect(r.shape).toEqual([1, 1, 1]);
-      expectSameBits(t.view, want.data, "the tensor holds the result");
-      expectSameBits(r.data, want.data, "the returned data");
-    } finally {
-      t.dispose();
-    }
+    const { input, big } = growingOperands(91);
+    expectWrittenAcrossGrow([1, 1, 1], (out) => mseLoss(input, big, out === undefined ? { broadcast: true, keepdims: true } : { broadcast: true, keepdims: true, out }), "keepdims");
   });
 
   it("the gradient of a weighted mean (the weight sum computed by a strided call first)", () => {
-    const t = tensorOut("float32", [2, 4]);
-    try {
-      const { input, big } = grower();
-      const weight = [0.5, 1, 1.5, 2];
-      const outView = t.view;
-      const before = heapStats().memoryBytes;
-      const r = mseLossBackward(input, big, { broadcast: true, weight, out: outView });
-      expect(heapStats().memoryBytes, "the call grew memory").toBeGreaterThan(before);
-      const want = mseLossBackward(input, big, { broadcast: true, weight });
-      expectSameBits(t.view, want.data, "the tensor holds the gradient");
-      expectSameBits(r.data, want.data, "the returned data");
-    } finally {
-      t.dispose();
-    }
+    const { input, big } = growingOperands(95);
+    const weight = [0.5, 1, 1.5, 2];
+    expectWrittenAcrossGrow([2, 4], (out) => mseLossBackward(input, big, withOut({ broadcast: true, weight }, out)), "weighted mean");
   });
 });
 
@@ -513,29 +510,9 @@ describe("out errors", () => {
   });
 });
 
-/**
- * Runs mseLoss `call` with no `out`, with an array `out` and with a WasmTensor `out` of
- * the result's dtype and shape; each returns its `out` as `data` with the bits of the
- * call without it. Returns the result without `out`.
- */
+/** `acrossOutKinds` for mseLoss's Tensor result; returns the result without `out`. */
 function acrossLossOuts(call: (out: FloatArray | WasmTensor | undefined) => unknown, what: string): { data: FloatArray; shape: number[] } {
-  const want = asTensor(call(undefined), `${what} (no out)`);
-  const dtype: DType = want.data instanceof Float32Array ? "float32" : "float64";
-  const arr = arrayOut(dtype, want.data.length);
-  const viaArray = asTensor(call(arr), `${what} (array out)`);
-  expect(viaArray.data, `${what}: data is out`).toBe(arr);
-  expect(viaArray.shape, what).toEqual(want.shape);
-  expectSameBits(arr, want.data, `${what} (array out)`);
-  const t = tensorOut(dtype, want.shape);
-  try {
-    const viaTensor = asTensor(call(t), `${what} (WasmTensor out)`);
-    expect(viaTensor.data, `${what}: data is the tensor's view`).toBe(t.view);
-    expect(viaTensor.shape, what).toEqual(want.shape);
-    expectSameBits(t.view, want.data, `${what} (WasmTensor out)`);
-  } finally {
-    t.dispose();
-  }
-  return want;
+  return acrossOutKinds(call, (r) => r, what).want;
 }
 
 describe("mseLoss out: the loss Tensor (reduction \"none\", axis, keepdims)", () => {
@@ -641,26 +618,6 @@ describe("mseLoss out: the loss Tensor (reduction \"none\", axis, keepdims)", ()
     const zero = { data: new Float64Array(0), shape: [0, 3] };
     const r = mseLoss(zero, zero, { axis: 0, out: new Float64Array(3) });
     expect(Array.from(r.data).every(Number.isNaN)).toBe(true);
-  });
-
-  it("a view into wasm memory as out stays written when the call grows memory", () => {
-    const t = tensorOut("float32", [2, 4]);
-    try {
-      const outView = t.view;
-      const big = heapStats().memoryBytes;
-      const rows = Math.ceil(big / (4 * 4)) + 16;
-      const x = { data: spreadValues(rows * 4, 81, 2, "float32"), shape: [rows, 1, 4] };
-      const input = { data: spreadValues(2 * 4, 83, 2, "float32"), shape: [2, 4] };
-      const before = heapStats().memoryBytes;
-      const r = mseLoss(input, x, { broadcast: true, axis: 0, out: outView });
-      expect(heapStats().memoryBytes, "the call grew memory").toBeGreaterThan(before);
-      const want = mseLoss(input, x, { broadcast: true, axis: 0 });
-      expect(outView.length, "the caller's view is detached by the grow").toBe(0);
-      expectSameBits(r.data, want.data, "out written through its pointer");
-      expectSameBits(t.view, want.data, "the tensor holds the result");
-    } finally {
-      t.dispose();
-    }
   });
 
   it("errors: a number result, another dtype, size, shape or kind; nothing written or allocated", () => {

@@ -5,6 +5,7 @@
 // (one mse_sum_once call, whose single-block short path must agree too) are checked as well.
 import { beforeAll, describe, expect, it } from "vitest";
 import { alloc, init, MeanSquaredError, MSELoss, mseLoss, mseLossBackward, mseLossWithGrad } from "../ts/index.js";
+import { identical } from "./helpers/fixtures.js";
 
 beforeAll(async () => {
   await init();
@@ -162,11 +163,6 @@ describe.each(["float32", "float64"] as const)("the direct paths of every reduct
   // operands take the general path, the reference here.
   const Ctor = dtype === "float32" ? Float32Array : Float64Array;
   const gradOutputs = [undefined, 1, 0.37, -2.5, 1e-30, 3e38, -0, NaN, Infinity];
-  /** A loss as comparable data: a number as its bits (Object.is semantics), a Tensor with its dtype. */
-  const plain = (loss: number | { data: Float32Array | Float64Array; shape: number[] }): unknown =>
-    typeof loss === "number"
-      ? (Number.isNaN(loss) ? "NaN" : Object.is(loss, -0) ? "-0" : loss)
-      : { kind: loss.data.constructor.name, data: Array.from(loss.data, (v) => (Number.isNaN(v) ? "NaN" : Object.is(v, -0) ? "-0" : v)), shape: loss.shape };
   it("equals the general path bit for bit, every reduction and a number gradOutput, with and without out", () => {
     for (const shape of [[1], [2], [7], [15], [16], [2, 8], [17], [2, 40], [300], [3, 129], [5000], [20000]]) {
       const n = shape.reduce((p, d) => p * d, 1);
@@ -208,12 +204,12 @@ describe.each(["float32", "float64"] as const)("the direct paths of every reduct
           if (shape.length === 1) fusedForms.push(mseLossWithGrad(av, bv, { reduction, gradOutput }));
           for (const fused of fusedForms) {
             expect(Array.from(fused.grad.data), `${what} fused grad`).toEqual(want);
-            expect(plain(fused.loss), `${what} fused loss`).toEqual(plain(fusedGeneral.loss));
-            expect(plain(fused.loss), `${what} fused loss vs mseLoss`).toEqual(plain(lossGeneral));
+            expect(identical(fused.loss, fusedGeneral.loss), `${what} fused loss`).toBe(true);
+            expect(identical(fused.loss, lossGeneral), `${what} fused loss vs mseLoss`).toBe(true);
           }
           if (gradOutput === undefined) {
-            expect(plain(mseLoss(x, y, { reduction })), `${what} mseLoss WasmTensors`).toEqual(plain(lossGeneral));
-            if (shape.length === 1) expect(plain(mseLoss(av, bv, { reduction })), `${what} mseLoss arrays`).toEqual(plain(lossGeneral));
+            expect(identical(mseLoss(x, y, { reduction }), lossGeneral), `${what} mseLoss WasmTensors`).toBe(true);
+            if (shape.length === 1) expect(identical(mseLoss(av, bv, { reduction }), lossGeneral), `${what} mseLoss arrays`).toBe(true);
           }
         }
       }

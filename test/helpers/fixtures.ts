@@ -343,3 +343,19 @@ export function gradOptionsOf(e: GradEntry): { reduction: Reduction; gradOutput?
   const g = gradOutputArg(e.gradOutput);
   return g === undefined ? { reduction: e.reduction } : { reduction: e.reduction, gradOutput: g };
 }
+
+/**
+ * A gradient against torch's: bit-exact where torch computes with our formula (`exact`),
+ * else within the float64 reference's bound.
+ */
+export function expectGradAgainstTorch(
+  got: OutTensor,
+  e: { grad: FxTensor; grad64?: FxTensor; scale64?: FxTensor; exact?: boolean },
+  what: string,
+): void {
+  if (e.exact === true) {
+    expectTensorMatches(got, e.grad, 0, what);
+  } else {
+    expectTensorNear(got, e.grad, e.grad64, e.scale64, rtolFor(e.grad.dtype), what);
+  }
+}
