@@ -2,7 +2,7 @@
 // axis=..., keepdims=...)) with gradients from torch autograd (test/fixtures/axis.json),
 // and elementwise weights against the API's formula evaluated in torch
 // (test/fixtures/weights.json): none = w*l, sum = sum(w*l), mean = sum(w*l)/sum(w).
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { init, mseLoss, mseLossBackward, mseLossWithGrad } from "../ts/index.js";
 import axisJson from "./fixtures/axis.json";
 import weightsJson from "./fixtures/weights.json";
@@ -25,19 +25,17 @@ import {
   type GradEntry,
   type WeightsFixture,
 } from "./helpers/fixtures.js";
-import { captureWarnings, type WarningCapture } from "./helpers/warnings.js";
+import { silenceWarningsInSuite } from "./helpers/warnings.js";
 
 const axisFx = axisJson as unknown as AxisFixture;
 const weightsFx = weightsJson as unknown as WeightsFixture;
 
 type Options = NonNullable<Parameters<typeof mseLossBackward>[2]>;
 
-let warnings: WarningCapture;
 beforeAll(async () => {
   await init();
-  warnings = captureWarnings(); // broadcast cases warn; forward.test.ts checks the texts
 });
-afterAll(() => warnings.restore());
+silenceWarningsInSuite();
 
 function expectScalarNear(got: unknown, want: FxScalar, scale: number | undefined, what: string): void {
   const value = asNumber(got, what);

@@ -3,7 +3,7 @@
 // every reduction, gradOutput numbers and broadcasting tensors, gradients summed back
 // over dimensions where target expanded input, and mixed dtypes (where torch 1.13
 // raises, the fixture computed in float64 and cast to input's dtype).
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { init, mseLoss, mseLossBackward, mseLossWithGrad } from "../ts/index.js";
 import backwardJson from "./fixtures/backward.json";
 import {
@@ -20,16 +20,14 @@ import {
   type BackwardFixture,
   type GradEntry,
 } from "./helpers/fixtures.js";
-import { captureWarnings, type WarningCapture } from "./helpers/warnings.js";
+import { silenceWarningsInSuite } from "./helpers/warnings.js";
 
 const fx = backwardJson as unknown as BackwardFixture;
 
-let warnings: WarningCapture;
 beforeAll(async () => {
   await init();
-  warnings = captureWarnings(); // broadcast cases warn; forward.test.ts checks the texts
 });
-afterAll(() => warnings.restore());
+silenceWarningsInSuite();
 
 
 function describeEntry(name: string, e: GradEntry): string {

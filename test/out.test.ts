@@ -4,7 +4,7 @@
 // `out`; on every kernel path (the JS replay of tiny inputs, the contiguous chunked and
 // in-place kernels, the strided and the expanded-input kernels); when `out` shares memory
 // with an operand; and its errors, which leave `out` and the heap untouched.
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import {
   alloc,
   heapStats,
@@ -37,7 +37,7 @@ import {
   type WeightsFixture,
 } from "./helpers/fixtures.js";
 import { spreadValues } from "./helpers/random.js";
-import { captureWarnings, type WarningCapture } from "./helpers/warnings.js";
+import { silenceWarningsInSuite } from "./helpers/warnings.js";
 
 type Options = NonNullable<Parameters<typeof mseLossBackward>[2]>;
 type FloatArray = Float32Array | Float64Array;
@@ -46,12 +46,10 @@ const backwardFx = backwardJson as unknown as BackwardFixture;
 const weightsFx = weightsJson as unknown as WeightsFixture;
 const axisFx = axisJson as unknown as AxisFixture;
 
-let warnings: WarningCapture;
 beforeAll(async () => {
   await init();
-  warnings = captureWarnings(); // broadcast cases warn; forward.test.ts checks the texts
 });
-afterAll(() => warnings.restore());
+silenceWarningsInSuite();
 
 const JUNK = 12345.5;
 

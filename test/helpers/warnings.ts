@@ -1,7 +1,7 @@
 // Captures the library's warnings in every runtime: Node's process.emitWarning (the
 // channel API.md prescribes there) and console.warn (browsers), reached through
 // globalThis so that the suites import no node: module.
-import { vi } from "vitest";
+import { afterAll, beforeAll, vi } from "vitest";
 
 export type Channel = "emitWarning" | "console.warn";
 
@@ -72,4 +72,17 @@ export function captureWarnings(): WarningCapture {
       for (const r of restores) r();
     },
   };
+}
+
+/**
+ * For a suite whose calls warn (broadcasting) but that does not check the texts
+ * (forward.test.ts does): captures and silences warnings from its `beforeAll` to its
+ * `afterAll`.
+ */
+export function silenceWarningsInSuite(): void {
+  let warnings: WarningCapture | undefined;
+  beforeAll(() => {
+    warnings = captureWarnings();
+  });
+  afterAll(() => warnings?.restore());
 }
